@@ -1,0 +1,187 @@
+package node
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+
+	"github.com/agentchat/mesh/protocol"
+)
+
+// Config holds every setting of a Server. Start from DefaultConfig (or
+// LocalConfig in tests); New checks it.
+type Config struct {
+	// Listen is the HOST:PORT of the websocket and HTTP listener.
+	Listen string
+	// ServerName is WELCOME.server and /health "server".
+	ServerName string
+	// Version is /health "version".
+	Version string
+	// TLSCert and TLSKey, both set, make the listener serve wss://.
+	TLSCert, TLSKey string
+
+	// Key is the node's Ed25519 key. Challenges bind to its public half.
+	// Required.
+	Key ed25519.PrivateKey
+	// Store persists the allowlist and bans. Required.
+	Store datastore.Batching
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+	// Federation carries events to other nodes; nil means a node alone.
+	Federation Federation
+	// Market handles the marketplace frames; nil refuses them.
+	Market Market
+
+	// Channels are created at start, public, in this order.
+	Channels []string
+	// VerifiedOnlyChannels are created at start and need verified agents.
+	VerifiedOnlyChannels []string
+	// BufferSize is the per-channel replay buffer length.
+	BufferSize int
+	// PrivateChannels allows CREATE_CHANNEL invite_only and INVITE.
+	PrivateChannels bool
+	// Notices posts the "came online", "went offline" and "joined" server
+	// notices of §9.2 to channels.
+	Notices bool
+	// Limits of the validator (content size).
+	Limits protocol.Limits
+	// MaxFrame is the largest websocket message accepted, in bytes; larger
+	// closes with 1009.
+	MaxFrame int64
+
+	// RateLimits turns the per-connection limits below on.
+	RateLimits bool
+	// PreAuthFrames and PostAuthFrames cap frames per RateWindow before and
+	// after IDENTIFY. Over PreAuthFrames closes with 1008; over
+	// PostAuthFrames answers RATE_LIMITED and drops the frame.
+	PreAuthFrames, PostAuthFrames int
+	RateWindow                    time.Duration
+	// MsgInterval is the minimum spacing of MSG per connection.
+	MsgInterval time.Duration
+	// ChunkInterval is the minimum spacing of FILE_CHUNK per connection.
+	ChunkInterval time.Duration
+	// NickInterval is the minimum spacing of SET_NICK per connection.
+	NickInterval time.Duration
+	// MaxConnsPerIP caps concurrent sockets per client IP; 0 is no cap.
+	MaxConnsPerIP int
+	// TrustProxy takes the client IP from X-Forwarded-For.
+	TrustProxy bool
+	// SendQueue is the number of frames queued to one agent before it is
+	// disconnected as a slow consumer (close 1013).
+	SendQueue int
+
+	// ChallengeTimeout bounds the handshake.
+	ChallengeTimeout time.Duration
+	// VerifyTimeout bounds VERIFY_REQUEST.
+	VerifyTimeout time.Duration
+	// TakeoverDelay is the first hold of a verified takeover; repeated
+	// takeovers within TakeoverReset double it up to TakeoverMax.
+	TakeoverDelay, TakeoverMax, TakeoverReset time.Duration
+	// PingInterval is the websocket ping period; a peer that sends no pong
+	// and no frame for PongTimeout is dropped.
+	PingInterval, PongTimeout time.Duration
+	// IdentifyTimeout closes sockets that have not identified.
+	IdentifyTimeout time.Duration
+	// FloorTTL is how long a RESPONDING_TO claim lasts.
+	FloorTTL time.Duration
+	// SweepInterval is how often timers (challenges, keepalive) are checked.
+	SweepInterval time.Duration
+	// ShutdownGrace bounds the close handshake with each agent at shutdown.
+	ShutdownGrace time.Duration
+
+	// AdminKey authorises the admin frames of §16 and /api/connections;
+	// "" disables them.
+	AdminKey string
+	// Allowlist enables the allowlist; AllowlistStrict refuses pubkeys not
+	// on it and ephemeral agents.
+	Allowlist, AllowlistStrict bool
+	// GenesisID is always verified.
+	GenesisID string
+	// Motd is the initial message of the day.
+	Motd string
+}
+
+// DefaultConfig returns the settings of DESIGN.md "Compatibility decisions".
+func DefaultConfig() Config {
+	return Config{
+		Listen:               "0.0.0.0:6667",
+		ServerName:           "agentchat",
+		Version:              "0.0.0",
+		Channels:             []string{"#general", "#agents", "#discovery"},
+		BufferSize:           20,
+		PrivateChannels:      true,
+		Notices:              true,
+		Limits:               protocol.Limits{MaxContent: protocol.DefaultMaxContent, MaxChunk: protocol.DefaultMaxFrame},
+		MaxFrame:             protocol.DefaultMaxFrame,
+		RateLimits:           true,
+		PreAuthFrames:        10,
+		PostAuthFrames:       60,
+		RateWindow:           10 * time.Second,
+		MsgInterval:          time.Second,
+		ChunkInterval:        100 * time.Millisecond,
+		NickInterval:         30 * time.Second,
+		SendQueue:            4096,
+		ChallengeTimeout:     60 * time.Second,
+		VerifyTimeout:        30 * time.Second,
+		TakeoverDelay:        5 * time.Second,
+		TakeoverMax:          60 * time.Second,
+		TakeoverReset:        5 * time.Minute,
+		PingInterval:         30 * time.Second,
+		PongTimeout:          70 * time.Second,
+		IdentifyTimeout:      2 * time.Minute,
+		FloorTTL:             45 * time.Second,
+		SweepInterval:        time.Second,
+		ShutdownGrace:        2 * time.Second,
+		GenesisID:            "8addfe276526c9f6",
+	}
+}
+
+// LocalConfig is DefaultConfig with short timers for loopback tests:
+// ephemeral port, quick takeover and sweeps.
+func LocalConfig() Config {
+	c := DefaultConfig()
+	c.Listen = "127.0.0.1:0"
+	c.TakeoverDelay = 50 * time.Millisecond
+	c.TakeoverMax = 200 * time.Millisecond
+	c.SweepInterval = 20 * time.Millisecond
+	c.ShutdownGrace = 500 * time.Millisecond
+	return c
+}
+
+func (c *Config) check() error {
+	var errs []error
+	if len(c.Key) != ed25519.PrivateKeySize {
+		errs = append(errs, errors.New("node key is missing"))
+	}
+	if c.Store == nil {
+		errs = append(errs, errors.New("datastore is missing"))
+	}
+	if c.BufferSize < 0 {
+		errs = append(errs, fmt.Errorf("buffer size %d is negative", c.BufferSize))
+	}
+	if c.SendQueue < 1 {
+		errs = append(errs, fmt.Errorf("send queue %d must be at least 1", c.SendQueue))
+	}
+	if c.MaxFrame < 1024 {
+		errs = append(errs, fmt.Errorf("max frame %d is below 1024 bytes", c.MaxFrame))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("TLS needs both a certificate and a key"))
+	}
+	for _, ch := range append(append([]string{}, c.Channels...), c.VerifiedOnlyChannels...) {
+		if !protocol.ValidChannel(ch) {
+			errs = append(errs, fmt.Errorf("channel %q is not a valid name", ch))
+		}
+	}
+	for _, d := range []time.Duration{c.RateWindow, c.ChallengeTimeout, c.VerifyTimeout, c.PingInterval, c.PongTimeout, c.IdentifyTimeout, c.SweepInterval, c.FloorTTL} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("timer %v must be positive", d))
+			break
+		}
+	}
+	return errors.Join(errs...)
+}

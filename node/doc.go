@@ -1,0 +1,16 @@
+// Package node is the agentchat websocket server: it accepts agents on one
+// HTTP listener, runs the handshake (IDENTIFY, CHALLENGE, VERIFY_IDENTITY),
+// keeps channels with their replay buffers, presence and nicks, routes chat
+// and direct messages, enforces rate limits, the allowlist and bans, and
+// serves GET /health.
+//
+// On the data path it is the first and the last hop: a frame from an agent
+// is size-checked, decoded and validated (package protocol), rate limited and
+// authorised here, fanned out to local members and the channel buffer, and
+// handed to the Federation for other nodes; frames from other nodes come back
+// through Server.Deliver methods and reach local agents the same way.
+//
+// The node declares the interfaces it consumes (Federation, Market) and
+// ships no-op defaults, so one node runs and is tested alone. It imports
+// protocol and identity only: never bridge, p2p, market or ledger.
+package node

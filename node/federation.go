@@ -1,0 +1,76 @@
+package node
+
+import "context"
+
+// AgentRecord describes a local agent to the rest of the mesh.
+type AgentRecord struct {
+	ID         string // wire ID, no "@"
+	Name       string
+	Pubkey     string // PEM as sent; "" for ephemeral agents
+	Verified   bool
+	Presence   string
+	StatusText *string
+	// Proof is what the agent signed to pass the challenge on this node
+	// (session attestation, DESIGN.md); nil for ephemeral agents.
+	Proof *SessionProof
+}
+
+// SessionProof lets another node check that the agent authenticated here:
+// the nonce derives from this node's key and Salt, and Signature is the
+// agent's signature over the auth string.
+type SessionProof struct {
+	ChallengeID string
+	Nonce       string
+	Salt        []byte
+	Timestamp   float64
+	Signature   string
+}
+
+// EventKind names what happened to a local agent.
+type EventKind int
+
+// The events a node reports to its Federation.
+const (
+	EventAgentOnline EventKind = iota + 1
+	EventAgentUpdated
+	EventAgentOffline
+	EventJoin
+	EventLeave
+	EventChannelMsg
+	EventChannelCreated
+	EventInvite
+)
+
+// Event is one local change the mesh should learn about. Frame, when set,
+// is the encoded frame local members received, ready to forward.
+type Event struct {
+	Kind    EventKind
+	Agent   AgentRecord
+	Channel string
+	// Target is the invited agent ID (EventInvite).
+	Target string
+	// InviteOnly and VerifiedOnly describe a created channel.
+	InviteOnly, VerifiedOnly bool
+	Frame                    []byte
+}
+
+// Federation is how the node reaches other nodes. The bridge implements it;
+// Noop serves a node alone. Methods must not block on the network: the node
+// calls them from connection goroutines.
+type Federation interface {
+	// Publish reports a local event. Fire and forget.
+	Publish(ev Event)
+	// SendDirect delivers an encoded frame to agent id on whichever node
+	// hosts it, or returns ErrNoRoute.
+	SendDirect(ctx context.Context, id string, frame []byte) error
+}
+
+// Noop is the Federation of a node that is alone: nothing leaves it and no
+// remote agent exists.
+type Noop struct{}
+
+// Publish drops the event.
+func (Noop) Publish(Event) {}
+
+// SendDirect reports that no other node exists.
+func (Noop) SendDirect(context.Context, string, []byte) error { return ErrNoRoute }

@@ -1,0 +1,117 @@
+package node
+
+import (
+	"errors"
+	"time"
+
+	"github.com/agentchat/mesh/protocol"
+)
+
+// handleMsg routes MSG (§9.1): spacing limit, then to a channel (members
+// except the sender, buffer, mesh) or to an agent (target and echo).
+func (s *Server) handleMsg(c *conn, a *agent, m *protocol.Msg, now time.Time) *protocol.Error {
+	if s.cfg.RateLimits && now.Sub(c.lastMsg) < s.cfg.MsgInterval {
+		return protocol.Errorf(protocol.CodeRateLimited, "Rate limit exceeded (max 1 message per %s)", s.cfg.MsgInterval)
+	}
+	c.lastMsg = now // consumed even if routing fails, as the original does
+
+	s.mu.RLock()
+	f := protocol.MsgFrame{Type: protocol.TypeMsg, TS: now.UnixMilli(), From: a.at(), FromName: a.name,
+		To: m.To, Content: m.Content, MsgID: newMsgID(now.UnixMilli()), Verified: boolPtr(a.verified),
+		Sig: m.Sig, InReplyTo: m.InReplyTo}
+	if m.Sig != "" && m.TS != 0 {
+		ts := m.TS
+		f.SigTS = &ts
+	}
+	if m.To[0] == '@' {
+		s.mu.RUnlock()
+		return s.routeDirect(c, f)
+	}
+	ch := s.channels[m.To]
+	if ch == nil {
+		s.mu.RUnlock()
+		return chanNotFound(m.To)
+	}
+	b, err := protocol.Encode(&f)
+	if err != nil {
+		s.mu.RUnlock()
+		return protocol.Errorf(protocol.CodeInvalidMsg, "Message could not be encoded")
+	}
+	ch.mu.Lock()
+	if _, ok := ch.members[c]; !ok {
+		ch.mu.Unlock()
+		s.mu.RUnlock()
+		return notMember(m.To)
+	}
+	ch.buf.push(f)
+	ch.broadcast(b, c) // a channel message is not echoed to its sender
+	ch.mu.Unlock()
+	s.mu.RUnlock()
+	s.releaseFloors(a.id, m.To)
+	s.fed.Publish(Event{Kind: EventChannelMsg, Channel: m.To, Frame: b})
+	return nil
+}
+
+// routeDirect delivers a DM to a local agent (by ID, else by exact name),
+// or through the mesh; the sender gets an echo (§9.1 historical relay).
+func (s *Server) routeDirect(c *conn, f protocol.MsgFrame) *protocol.Error {
+	target := s.lookupAgent(f.To[1:])
+	if target != nil {
+		f.To = target.agent.at()
+	}
+	b, err := protocol.Encode(&f)
+	if err != nil {
+		return protocol.Errorf(protocol.CodeInvalidMsg, "Message could not be encoded")
+	}
+	if target != nil {
+		target.send(b)
+	} else if err := s.fed.SendDirect(s.ctx, f.To[1:], b); err != nil {
+		if !errors.Is(err, ErrNoRoute) {
+			c.log.Warn("direct message not delivered", "to", f.To, "err", err)
+		}
+		return protocol.Errorf(protocol.CodeAgentNotFound, "Agent %s not found", f.To)
+	}
+	c.send(b)
+	return nil
+}
+
+// lookupAgent finds a local agent by ID, else by exact name.
+func (s *Server) lookupAgent(ref string) *conn {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if c := s.agents[ref]; c != nil {
+		return c
+	}
+	for _, c := range s.agents {
+		if c.agent.name == ref {
+			return c
+		}
+	}
+	return nil
+}
+
+// handleFileChunk relays FILE_CHUNK to its target only (§21): no echo, no
+// buffering, spaced by ChunkInterval.
+func (s *Server) handleFileChunk(c *conn, a *agent, m *protocol.FileChunk, now time.Time) *protocol.Error {
+	if s.cfg.RateLimits && now.Sub(c.lastChunk) < s.cfg.ChunkInterval {
+		return protocol.Errorf(protocol.CodeRateLimited, "File chunk rate limit (max %d/sec)", time.Second/s.cfg.ChunkInterval)
+	}
+	c.lastChunk = now
+	id := m.To[1:]
+	s.mu.RLock()
+	target := s.agents[id]
+	s.mu.RUnlock()
+	f := &protocol.FileChunkFrame{Type: protocol.TypeFileChunk, TS: now.UnixMilli(), From: a.at(), To: m.To, Content: m.Content}
+	b, err := protocol.Encode(f)
+	if err != nil {
+		return protocol.Errorf(protocol.CodeInvalidMsg, "Chunk could not be encoded")
+	}
+	if target != nil {
+		target.send(b)
+		return nil
+	}
+	if err := s.fed.SendDirect(s.ctx, id, b); err != nil {
+		return protocol.Errorf(protocol.CodeAgentNotFound, "Agent %s not found", m.To)
+	}
+	return nil
+}
