@@ -36,7 +36,8 @@ type File struct {
 	Rotations []Rotation `json:"rotations,omitempty"`
 }
 
-// fileOnDisk is what LoadFile reads: older clients wrote pubkey/privkey.
+// fileOnDisk is what LoadFile reads: some clients (and docs/SPEC.md) spell
+// the keys pubkey/privkey; the original client reads either spelling.
 type fileOnDisk struct {
 	PublicKey  string     `json:"publicKey"`
 	PrivateKey string     `json:"privateKey"`
@@ -80,7 +81,7 @@ func LoadFile(path string) (*File, error) {
 		Rotations:  raw.Rotations,
 	}
 	f.AgentID = AgentID(f.PublicKey)
-	if _, _, err := f.keys(); err != nil && !errors.Is(err, ErrNoPrivateKey) {
+	if err := f.validate(); err != nil {
 		return nil, fmt.Errorf("load identity %s: %w", path, err)
 	}
 	return f, nil
@@ -92,7 +93,7 @@ func LoadFile(path string) (*File, error) {
 func LoadOrCreate(path, name string) (f *File, created bool, err error) {
 	f, err = LoadFile(path)
 	if !errors.Is(err, fs.ErrNotExist) {
-		return f, false, err
+		return f, false, err // loaded, or present but unusable: never overwrite it
 	}
 	f, err = New(name)
 	if err != nil {
@@ -104,6 +105,7 @@ func LoadOrCreate(path, name string) (f *File, created bool, err error) {
 	}
 	err = writeFile(path, data, true)
 	if errors.Is(err, fs.ErrExist) {
+		// Another process created it since LoadFile above; use theirs.
 		f, err = LoadFile(path)
 		return f, false, err
 	}
@@ -158,30 +160,39 @@ func DefaultPath() string {
 	return filepath.Join(home, ".agentchat", "identity.json")
 }
 
-// keys parses and cross-checks both keys. It returns ErrNoPrivateKey (with
-// the public key) for a public-only identity.
-func (f *File) keys() (ed25519.PublicKey, ed25519.PrivateKey, error) {
+// signer returns the private key after checking both keys parse and belong
+// together. A public-only identity yields ErrNoPrivateKey.
+func (f *File) signer() (ed25519.PrivateKey, error) {
 	pub, err := ParsePublicPEM(f.PublicKey)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if f.PrivateKey == "" {
-		return pub, nil, ErrNoPrivateKey
+		return nil, ErrNoPrivateKey
 	}
 	priv, err := ParsePrivatePEM(f.PrivateKey)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !pub.Equal(priv.Public()) {
-		return nil, nil, ErrKeyMismatch
+		return nil, ErrKeyMismatch
 	}
-	return pub, priv, nil
+	return priv, nil
+}
+
+// validate accepts what LoadFile accepts: a valid key pair, or a valid
+// public key alone.
+func (f *File) validate() error {
+	if _, err := f.signer(); err != nil && !errors.Is(err, ErrNoPrivateKey) {
+		return err
+	}
+	return nil
 }
 
 // encode renders f as the original client does (JSON.stringify with a
 // 2-space indent, so no HTML escaping), with agentId re-derived.
 func (f *File) encode() ([]byte, error) {
-	if _, _, err := f.keys(); err != nil && !errors.Is(err, ErrNoPrivateKey) {
+	if err := f.validate(); err != nil {
 		return nil, err
 	}
 	out := *f

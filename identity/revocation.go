@@ -38,7 +38,7 @@ type Revocation struct {
 // Revoke returns a revocation notice for f's current key, signed by that
 // key. An empty reason becomes "revoked", as in the original client.
 func (f *File) Revoke(reason string, now time.Time) (*Revocation, error) {
-	_, priv, err := f.keys()
+	priv, err := f.signer()
 	if err != nil {
 		return nil, fmt.Errorf("revoke identity %s: %w", f.AgentID, err)
 	}

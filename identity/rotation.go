@@ -26,7 +26,7 @@ type Rotation struct {
 // over because they describe the identity, not the key. f is not modified;
 // the caller saves the result (the agent ID changes with the key).
 func (f *File) Rotate(now time.Time) (*File, error) {
-	_, oldPriv, err := f.keys()
+	oldPriv, err := f.signer()
 	if err != nil {
 		return nil, fmt.Errorf("rotate identity %s: %w", f.AgentID, err)
 	}

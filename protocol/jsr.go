@@ -44,7 +44,7 @@ func JSR(raw []byte) ([]byte, error) {
 // the way JSON.stringify prints it, an array, or an object whose members are
 // unique by key.
 type jsValue struct {
-	kind    byte   // 's' scalar, '[' array, '{' object
+	kind    byte   // 'n' null, 's' other scalar, '[' array, '{' object
 	text    string // scalar: JSON.stringify output
 	elems   []*jsValue
 	members []jsMember
@@ -125,7 +125,7 @@ func parseJSValue(raw []byte) (*jsValue, error) {
 		case bool:
 			v = &jsValue{kind: 's', text: strconv.FormatBool(t)}
 		case nil:
-			v = &jsValue{kind: 's', text: "null"}
+			v = &jsValue{kind: 'n', text: "null"}
 		default:
 			return nil, fmt.Errorf("jsr: unexpected token %v", tok)
 		}
@@ -222,6 +222,8 @@ func (v *jsValue) appendJSON(dst []byte, props []string) []byte {
 			for _, k := range props {
 				if i, ok := v.lookup(k); ok {
 					emit(v.members[i])
+				} else if k == `"__proto__"` {
+					emit(jsMember{key: k, val: &jsInheritedProto})
 				}
 			}
 		} else {
@@ -233,6 +235,13 @@ func (v *jsValue) appendJSON(dst []byte, props []string) []byte {
 	}
 	return append(dst, v.text...)
 }
+
+// jsInheritedProto is what JSON.stringify with a property list containing
+// "__proto__" prints for an object lacking that own key: it reads listed keys
+// with [[Get]], which finds Object.prototype, and under the same list that
+// prints as {"__proto__":null} (its other properties are functions, which
+// are skipped).
+var jsInheritedProto = jsValue{kind: 's', text: `{"__proto__":null}`}
 
 // ownKeyOrder returns the members of the object v in the order of JS
 // OrdinaryOwnPropertyKeys: array-index keys ascending, then the rest in

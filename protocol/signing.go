@@ -188,8 +188,9 @@ func SeededShuffle(pool []string, seed string) []string {
 // (§7.4, §13.7): the hex SHA-256 of JSON.stringify(item,
 // Object.keys(item).sort()). For an object that is its members in ascending
 // UTF-16 key order; as with any replacer list, nested objects keep only
-// members whose keys are in that list, in list order. A null item is an
-// error, as Object.keys(null) throws.
+// members whose keys are in that list, in list order (and, the list being
+// read with [[Get]], one lacking a listed "__proto__" shows the inherited
+// {"__proto__":null}). A null item is an error, as Object.keys(null) throws.
 func EvidenceItemHash(item []byte) (string, error) {
 	v, err := parseJSValue(item)
 	if err != nil {
@@ -205,10 +206,8 @@ func EvidenceItemHash(item []byte) (string, error) {
 		for i := range v.elems {
 			props = append(props, `"`+strconv.Itoa(i)+`"`)
 		}
-	default:
-		if v.text == "null" {
-			return "", errors.New("evidence item is null")
-		}
+	case 'n':
+		return "", errors.New("evidence item is null")
 	}
 	if err := sortJSKeys(props); err != nil {
 		return "", err
