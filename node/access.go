@@ -40,7 +40,7 @@ var (
 // start, written through on every change so they survive a restart.
 type access struct {
 	store datastore.Batching
-	mu    sync.RWMutex // guards the maps; taken after Server.mu
+	mu    sync.RWMutex          // guards the maps; taken after Server.mu
 	allow map[string]allowEntry // by agent ID
 	bans  map[string]banEntry
 }

@@ -85,6 +85,10 @@ func (s *Server) handleVerifyIdentity(c *conn, m *protocol.VerifyIdentity) *prot
 		return protocol.Errorf(protocol.CodeVerificationFailed, "Invalid signature")
 	}
 	id := identity.AgentID(ch.pubkey)
+	if r, _, held := s.RemoteHost(id); held && r.Pubkey != ch.pubkey {
+		c.log.Warn("agent ID held by a different key on the mesh", "agent", id)
+		return protocol.Errorf(protocol.CodeNotAllowed, "Agent ID @%s is held by a different key on another node", id)
+	}
 	if banned, reason := s.access.banned(id); banned {
 		c.sendError(protocol.Errorf(protocol.CodeBanned, "%s", reason))
 		c.closeWith(protocol.CloseNormal, "Banned")
@@ -147,8 +151,18 @@ func (s *Server) register(c *conn, a *agent, pubkey string) {
 		s.mu.Unlock()
 		return
 	}
-	for a.id == "" || (pubkey == "" && s.agents[a.id] != nil) {
+	for a.id == "" || (pubkey == "" && (s.agents[a.id] != nil || s.remotes[a.id] != nil)) {
 		a.id = identity.EphemeralID()
+	}
+	if r := s.remotes[a.id]; r != nil {
+		// The same key, proven here just now: the agent moved to this node.
+		// Its old node displaces its session when it hears of this one.
+		for ch := range r.channels {
+			ch.mu.Lock()
+			delete(ch.remotes, a.id)
+			ch.mu.Unlock()
+		}
+		delete(s.remotes, a.id)
 	}
 	old := s.agents[a.id]
 	var oldAgent *agent

@@ -15,6 +15,7 @@ type channel struct {
 
 	mu      sync.Mutex // guards the fields below; taken after Server.mu
 	members map[*conn]struct{}
+	remotes map[string]*remote  // members on other nodes, by agent ID
 	invited map[string]struct{} // agent IDs without "@"
 	buf     ring
 }
@@ -26,6 +27,7 @@ func (s *Server) addChannel(name string, inviteOnly, verifiedOnly bool) *channel
 		inviteOnly:   inviteOnly,
 		verifiedOnly: verifiedOnly,
 		members:      make(map[*conn]struct{}),
+		remotes:      make(map[string]*remote),
 		invited:      make(map[string]struct{}),
 		buf:          ring{frames: make([]protocol.MsgFrame, 0, s.cfg.BufferSize), max: s.cfg.BufferSize},
 	}

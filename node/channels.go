@@ -33,12 +33,21 @@ func notMember(name string) *protocol.Error {
 // handleJoin implements JOIN (§8.2): AGENT_JOINED to others on a first
 // join, JOINED to the joiner, replay of the buffer, the "joined" notice.
 func (s *Server) handleJoin(c *conn, a *agent, name string) *protocol.Error {
-	s.mu.Lock()
+	s.mu.RLock()
 	ch := s.channels[name]
+	s.mu.RUnlock()
 	if ch == nil {
-		s.mu.Unlock()
 		return chanNotFound(name)
 	}
+	ch.mu.Lock()
+	served := len(ch.members) > 0
+	ch.mu.Unlock()
+	if !served {
+		// The first local member: let the mesh subscribe and backfill the
+		// buffer first, so the replay below matches every other node's.
+		s.fed.Serve(s.ctx, name)
+	}
+	s.mu.Lock()
 	ch.mu.Lock()
 	_, invited := ch.invited[a.id]
 	ch.mu.Unlock()
@@ -62,6 +71,9 @@ func (s *Server) handleJoin(c *conn, a *agent, name string) *protocol.Error {
 		if m.agent != nil {
 			members = append(members, m.agent.member())
 		}
+	}
+	for id, r := range ch.remotes {
+		members = append(members, protocol.Member{ID: "@" + id, Name: r.rec.Name, Verified: r.rec.Verified})
 	}
 	s.mu.Unlock()
 	c.sendFrame(&protocol.Joined{Type: protocol.TypeJoined, TS: nowMS(), Channel: name, Agents: members})
@@ -113,7 +125,7 @@ func (s *Server) handleListChannels(c *conn) *protocol.Error {
 			continue
 		}
 		ch.mu.Lock()
-		n := len(ch.members)
+		n := len(ch.members) + len(ch.remotes)
 		ch.mu.Unlock()
 		list = append(list, protocol.ChannelInfo{Name: name, Agents: n, VerifiedOnly: ch.verifiedOnly})
 	}
@@ -137,6 +149,10 @@ func (s *Server) handleListAgents(c *conn, name string) *protocol.Error {
 			list = append(list, protocol.AgentInfo{ID: a.at(), Name: a.name, Presence: a.presence,
 				StatusText: a.statusText, Verified: a.verified})
 		}
+	}
+	for id, r := range ch.remotes {
+		list = append(list, protocol.AgentInfo{ID: "@" + id, Name: r.rec.Name, Presence: orOnline(r.rec.Presence),
+			StatusText: r.rec.StatusText, Verified: r.rec.Verified})
 	}
 	ch.mu.Unlock()
 	s.mu.RUnlock()
@@ -226,4 +242,11 @@ func (s *Server) notice(name, content string) {
 	ch.buf.push(f)
 	ch.broadcast(b, nil)
 	ch.mu.Unlock()
+}
+
+func orOnline(p string) string {
+	if p == "" {
+		return "online"
+	}
+	return p
 }

@@ -35,6 +35,9 @@ type Config struct {
 	Federation Federation
 	// Market handles the marketplace frames; nil refuses them.
 	Market Market
+	// Mesh, if set, fills the /health "mesh" block (peer ID, peers,
+	// counters of the federation).
+	Mesh func() any
 
 	// Channels are created at start, public, in this order.
 	Channels []string
@@ -108,35 +111,35 @@ type Config struct {
 // DefaultConfig returns the settings of DESIGN.md "Compatibility decisions".
 func DefaultConfig() Config {
 	return Config{
-		Listen:               "0.0.0.0:6667",
-		ServerName:           "agentchat",
-		Version:              "0.0.0",
-		Channels:             []string{"#general", "#agents", "#discovery"},
-		BufferSize:           20,
-		PrivateChannels:      true,
-		Notices:              true,
-		Limits:               protocol.Limits{MaxContent: protocol.DefaultMaxContent, MaxChunk: protocol.DefaultMaxFrame},
-		MaxFrame:             protocol.DefaultMaxFrame,
-		RateLimits:           true,
-		PreAuthFrames:        10,
-		PostAuthFrames:       60,
-		RateWindow:           10 * time.Second,
-		MsgInterval:          time.Second,
-		ChunkInterval:        100 * time.Millisecond,
-		NickInterval:         30 * time.Second,
-		SendQueue:            4096,
-		ChallengeTimeout:     60 * time.Second,
-		VerifyTimeout:        30 * time.Second,
-		TakeoverDelay:        5 * time.Second,
-		TakeoverMax:          60 * time.Second,
-		TakeoverReset:        5 * time.Minute,
-		PingInterval:         30 * time.Second,
-		PongTimeout:          70 * time.Second,
-		IdentifyTimeout:      2 * time.Minute,
-		FloorTTL:             45 * time.Second,
-		SweepInterval:        time.Second,
-		ShutdownGrace:        2 * time.Second,
-		GenesisID:            "8addfe276526c9f6",
+		Listen:           "0.0.0.0:6667",
+		ServerName:       "agentchat",
+		Version:          "0.0.0",
+		Channels:         []string{"#general", "#agents", "#discovery"},
+		BufferSize:       20,
+		PrivateChannels:  true,
+		Notices:          true,
+		Limits:           protocol.Limits{MaxContent: protocol.DefaultMaxContent, MaxChunk: protocol.DefaultMaxFrame},
+		MaxFrame:         protocol.DefaultMaxFrame,
+		RateLimits:       true,
+		PreAuthFrames:    10,
+		PostAuthFrames:   60,
+		RateWindow:       10 * time.Second,
+		MsgInterval:      time.Second,
+		ChunkInterval:    100 * time.Millisecond,
+		NickInterval:     30 * time.Second,
+		SendQueue:        4096,
+		ChallengeTimeout: 60 * time.Second,
+		VerifyTimeout:    30 * time.Second,
+		TakeoverDelay:    5 * time.Second,
+		TakeoverMax:      60 * time.Second,
+		TakeoverReset:    5 * time.Minute,
+		PingInterval:     30 * time.Second,
+		PongTimeout:      70 * time.Second,
+		IdentifyTimeout:  2 * time.Minute,
+		FloorTTL:         45 * time.Second,
+		SweepInterval:    time.Second,
+		ShutdownGrace:    2 * time.Second,
+		GenesisID:        "8addfe276526c9f6",
 	}
 }
 

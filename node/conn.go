@@ -27,13 +27,13 @@ type conn struct {
 	connected time.Time
 	log       *slog.Logger
 
-	out    chan []byte    // frames for the writer
-	pingC  chan struct{}  // sweeper asks the writer to ping
-	closeC chan closeReq  // first close request wins
-	done   chan struct{}  // closed once both goroutines ended
-	once   sync.Once      // guards closeC send
-	dead   atomic.Bool    // set once closing: drop further frames
-	seen   atomic.Int64   // unix ms of the last inbound frame or pong
+	out    chan []byte   // frames for the writer
+	pingC  chan struct{} // sweeper asks the writer to ping
+	closeC chan closeReq // first close request wins
+	done   chan struct{} // closed once both goroutines ended
+	once   sync.Once     // guards closeC send
+	dead   atomic.Bool   // set once closing: drop further frames
+	seen   atomic.Int64  // unix ms of the last inbound frame or pong
 
 	// Owned by the reader goroutine.
 	window    rateWindow

@@ -63,6 +63,10 @@ type Federation interface {
 	// SendDirect delivers an encoded frame to agent id on whichever node
 	// hosts it, or returns ErrNoRoute.
 	SendDirect(ctx context.Context, id string, frame []byte) error
+	// Serve is called before the first local agent joins a channel: the
+	// federation starts carrying it and seeds its history from a peer. It
+	// returns when done or after a short bound; it must not fail the JOIN.
+	Serve(ctx context.Context, channel string)
 }
 
 // Noop is the Federation of a node that is alone: nothing leaves it and no
@@ -71,6 +75,9 @@ type Noop struct{}
 
 // Publish drops the event.
 func (Noop) Publish(Event) {}
+
+// Serve has nothing to fetch.
+func (Noop) Serve(context.Context, string) {}
 
 // SendDirect reports that no other node exists.
 func (Noop) SendDirect(context.Context, string, []byte) error { return ErrNoRoute }

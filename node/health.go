@@ -19,6 +19,8 @@ type health struct {
 	Timestamp     string        `json:"timestamp"`
 	// NodeID is the node's public key (hex); the mesh names the node by it.
 	NodeID string `json:"node_id"`
+	// Mesh describes the node's place in the mesh, when it has one.
+	Mesh any `json:"mesh,omitempty"`
 }
 
 type healthAgents struct {
@@ -34,6 +36,9 @@ type healthChans struct {
 func (s *Server) serveHealth(w http.ResponseWriter) {
 	h := health{Status: "healthy", Server: s.cfg.ServerName, Version: s.cfg.Version,
 		Proposals: s.market.Stats(), Timestamp: isoTime(time.Now()), NodeID: hexKey(s.bind)}
+	if s.cfg.Mesh != nil {
+		h.Mesh = s.cfg.Mesh()
+	}
 	if !s.started.IsZero() {
 		st := isoTime(s.started)
 		h.StartedAt = &st

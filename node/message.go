@@ -45,10 +45,12 @@ func (s *Server) handleMsg(c *conn, a *agent, m *protocol.Msg, now time.Time) *p
 	}
 	ch.buf.push(f)
 	ch.broadcast(b, c) // a channel message is not echoed to its sender
+	// Queued under ch.mu, so the mesh sees this channel's messages in the
+	// order local members did.
+	s.fed.Publish(Event{Kind: EventChannelMsg, Agent: a.record(), Channel: m.To, Frame: b})
 	ch.mu.Unlock()
 	s.mu.RUnlock()
 	s.releaseFloors(a.id, m.To)
-	s.fed.Publish(Event{Kind: EventChannelMsg, Channel: m.To, Frame: b})
 	return nil
 }
 

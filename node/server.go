@@ -37,6 +37,7 @@ type Server struct {
 	mu         sync.RWMutex // guards everything below
 	conns      map[*conn]struct{}
 	agents     map[string]*conn // identified agents by wire ID
+	remotes    map[string]*remote
 	channels   map[string]*channel
 	chanOrder  []string // creation order, for LIST_CHANNELS
 	challenges map[string]*challenge
@@ -67,6 +68,7 @@ func New(cfg Config) (*Server, error) {
 		bind:       cfg.Key.Public().(ed25519PublicKey),
 		conns:      make(map[*conn]struct{}),
 		agents:     make(map[string]*conn),
+		remotes:    make(map[string]*remote),
 		channels:   make(map[string]*channel),
 		challenges: make(map[string]*challenge),
 		verifies:   make(map[string]*verifyReq),

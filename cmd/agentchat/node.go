@@ -1,16 +1,20 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"encoding/hex"
+	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/agentchat/mesh/bridge"
 	"github.com/agentchat/mesh/node"
+	"github.com/agentchat/mesh/p2p"
+	"github.com/agentchat/mesh/testnet"
 )
 
 func env(name string) []string { return []string{"AGENTCHAT_" + name} }
@@ -25,9 +29,10 @@ func defaultDataDir() string {
 
 func nodeFlags() []cli.Flag {
 	d := node.DefaultConfig()
+	p := p2p.DefaultConfig()
 	return []cli.Flag{
 		&cli.StringFlag{Name: "listen", Value: d.Listen, Usage: "websocket and HTTP listener `HOST:PORT`", EnvVars: env("LISTEN")},
-		&cli.StringFlag{Name: "data-dir", Value: defaultDataDir(), Usage: "node data `DIR` (key, allowlist, bans, datastore)", EnvVars: env("DATA_DIR")},
+		&cli.StringFlag{Name: "data-dir", Value: defaultDataDir(), Usage: "node data `DIR` (key, allowlist, bans, datastore; a `peers` file there lists bootstrap peers)", EnvVars: env("DATA_DIR")},
 		&cli.StringFlag{Name: "name", Value: d.ServerName, Usage: "server name shown in WELCOME and /health", EnvVars: env("SERVER_NAME")},
 		&cli.StringFlag{Name: "channels", Value: strings.Join(d.Channels, ","), Usage: "public channels created at start, comma separated", EnvVars: env("CHANNELS")},
 		&cli.IntFlag{Name: "buffer-size", Value: d.BufferSize, Usage: "replay buffer length per channel", EnvVars: env("BUFFER_SIZE")},
@@ -45,47 +50,55 @@ func nodeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "motd", Usage: "initial message of the day", EnvVars: env("MOTD")},
 		&cli.StringFlag{Name: "tls-cert", Usage: "TLS certificate `FILE` (serve wss://)", EnvVars: env("TLS_CERT")},
 		&cli.StringFlag{Name: "tls-key", Usage: "TLS key `FILE`", EnvVars: env("TLS_KEY")},
+		// The mesh.
+		&cli.StringSliceFlag{Name: "p2p-listen", Value: cli.NewStringSlice(p.Listen...), Usage: "libp2p listen `MULTIADDR` (repeatable)", EnvVars: env("P2P_LISTEN")},
+		&cli.StringSliceFlag{Name: "peer", Usage: "bootstrap peer `MULTIADDR` with /p2p/<id> (repeatable); kept connected", EnvVars: env("PEERS")},
+		&cli.BoolFlag{Name: "mdns", Usage: "discover nodes on the local network with mDNS", EnvVars: env("MDNS")},
+		&cli.BoolFlag{Name: "dht", Usage: "discover nodes through the Kademlia DHT", EnvVars: env("DHT")},
+		&cli.IntFlag{Name: "conn-low", Value: p.ConnLow, Usage: "libp2p connection manager low watermark", EnvVars: env("CONN_LOW")},
+		&cli.IntFlag{Name: "conn-high", Value: p.ConnHigh, Usage: "libp2p connection manager high watermark", EnvVars: env("CONN_HIGH")},
+		&cli.IntFlag{Name: "p2p-max-conns", Value: p.MaxConns, Usage: "libp2p resource manager connection limit (0: scaled default)", EnvVars: env("P2P_MAX_CONNS")},
+		&cli.BoolFlag{Name: "local", Usage: "loopback-only mesh settings with short timers (testnets)", EnvVars: env("LOCAL")},
 	}
 }
 
 func nodeCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "node",
-		Usage: "run a node: agents connect to it over websockets",
+		Usage: "run a node: agents connect to it over websockets, nodes join one libp2p mesh",
 		Flags: nodeFlags(),
 		Action: func(c *cli.Context) error {
 			log, err := newLogger(c)
 			if err != nil {
 				return err
 			}
-			dd, err := node.OpenDataDir(c.Context, c.String("data-dir"))
+			cfg, err := nodeConfig(c)
 			if err != nil {
 				return err
 			}
-			defer dd.Close() // last: after the server has stopped
-			cfg := nodeConfig(c)
-			cfg.Key, cfg.Store, cfg.Logger = dd.Key, dd.Store, log
-			srv, err := node.New(cfg)
+			cfg.Logger = log
+			n, err := testnet.StartNode(c.Context, cfg)
 			if err != nil {
-				return err
-			}
-			if err := srv.Listen(); err != nil {
 				return err
 			}
 			scheme := "ws"
-			if cfg.TLSCert != "" {
+			if cfg.Node.TLSCert != "" {
 				scheme = "wss"
 			}
-			log.Info("node starting", "url", fmt.Sprintf("%s://%s", scheme, srv.Addr()),
-				"node_id", hex.EncodeToString(dd.Key.Public().(ed25519.PublicKey)), "data_dir", dd.Path)
-			return srv.Run(c.Context)
+			log.Info("node started", "url", fmt.Sprintf("%s://%s", scheme, n.Server.Addr()),
+				"peer_id", n.Host.ID(), "p2p_addrs", strings.Join(n.Host.Addrs(), " "), "data_dir", n.Data.Path)
+			return n.Wait()
 		},
 	}
 }
 
-// nodeConfig maps the flags onto node.Config.
-func nodeConfig(c *cli.Context) node.Config {
+// nodeConfig maps the flags onto a full node's configuration.
+func nodeConfig(c *cli.Context) (testnet.NodeConfig, error) {
 	cfg := node.DefaultConfig()
+	pc, bc := p2p.DefaultConfig(), bridge.DefaultConfig()
+	if c.Bool("local") {
+		pc, bc = p2p.LocalConfig(), bridge.LocalConfig()
+	}
 	cfg.Listen = c.String("listen")
 	cfg.ServerName = c.String("name")
 	cfg.Version = version
@@ -105,7 +118,41 @@ func nodeConfig(c *cli.Context) node.Config {
 	cfg.Notices = !c.Bool("no-notices")
 	cfg.Motd = c.String("motd")
 	cfg.TLSCert, cfg.TLSKey = c.String("tls-cert"), c.String("tls-key")
-	return cfg
+
+	if c.IsSet("p2p-listen") || !c.Bool("local") {
+		pc.Listen = c.StringSlice("p2p-listen")
+	}
+	pc.MDNS, pc.DHT = c.Bool("mdns"), c.Bool("dht")
+	pc.ConnLow, pc.ConnHigh, pc.MaxConns = c.Int("conn-low"), c.Int("conn-high"), c.Int("p2p-max-conns")
+	pc.Peers = c.StringSlice("peer")
+	filePeers, err := readPeersFile(filepath.Join(c.String("data-dir"), "peers"))
+	if err != nil {
+		return testnet.NodeConfig{}, err
+	}
+	pc.Peers = append(pc.Peers, filePeers...)
+	return testnet.NodeConfig{DataDir: c.String("data-dir"), Node: cfg, P2P: pc, Bridge: bc}, nil
+}
+
+// readPeersFile reads bootstrap multiaddrs, one per line, # comments
+// allowed; a missing file is no peers.
+func readPeersFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out, sc.Err()
 }
 
 // splitList splits a comma or space separated list, dropping empties.

@@ -1,0 +1,188 @@
+package bridge
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/agentchat/mesh/node"
+	"github.com/agentchat/mesh/p2p"
+)
+
+// Bridge is a node's federation: it implements node.Federation on top of a
+// p2p.Host.
+//
+// Goroutines: Run owns them all: the outbox publisher, the roster reader,
+// one reader per carried channel, and the ticker (heartbeats, snapshots,
+// node expiry, reorder flushes).
+type Bridge struct {
+	cfg   Config
+	host  *p2p.Host
+	log   *slog.Logger
+	epoch int64 // this boot; receivers reset their order state when it changes
+
+	srv *node.Server // set by Run
+	ctx context.Context
+	wg  sync.WaitGroup
+
+	out outbox
+
+	mu       sync.Mutex // guards the fields below
+	roster   *p2p.Topic
+	channels map[string]*carried // channel name -> topic state
+	nodes    map[string]*peerNode
+	seq      uint64 // roster sequence of this node
+	stats    Stats
+
+	proofMu sync.Mutex      // guards proofs; never held with mu
+	proofs  map[string]bool // verified session proofs, by origin|id|sig
+}
+
+// Stats counts what the bridge did with mesh traffic, for /health and logs.
+type Stats struct {
+	Published  uint64 `json:"published"`
+	Delivered  uint64 `json:"delivered"`
+	Duplicates uint64 `json:"duplicates"`
+	Lost       uint64 `json:"lost"`
+	Rejected   uint64 `json:"rejected"`
+	Nodes      int    `json:"nodes"`
+}
+
+// New builds a bridge on host. Nothing runs until Run.
+func New(cfg Config, host *p2p.Host) *Bridge {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &Bridge{
+		cfg:      cfg,
+		host:     host,
+		log:      log.With("component", "bridge"),
+		epoch:    time.Now().UnixNano(),
+		channels: make(map[string]*carried),
+		nodes:    make(map[string]*peerNode),
+		proofs:   make(map[string]bool),
+	}
+	b.out.init()
+	return b
+}
+
+// Run carries srv's traffic over the mesh until ctx ends.
+func (b *Bridge) Run(ctx context.Context, srv *node.Server) error {
+	b.srv, b.ctx = srv, ctx
+	if err := b.host.SetValidator(rosterTopic, b.validateRoster); err != nil {
+		return fmt.Errorf("roster validator: %w", err)
+	}
+	roster, err := b.host.Join(rosterTopic)
+	if err != nil {
+		return fmt.Errorf("join roster topic: %w", err)
+	}
+	sub, err := roster.Subscribe()
+	if err != nil {
+		return fmt.Errorf("subscribe roster topic: %w", err)
+	}
+	b.mu.Lock()
+	b.roster = roster
+	b.mu.Unlock()
+	b.host.HandleRequest(protoDirect, b.handleDirect)
+	b.host.HandleRequest(protoHistory, b.handleHistory)
+	b.host.HandleRequest(protoSnapshot, b.handleSnapshot)
+	b.host.OnPeer(b.onPeer)
+	for _, name := range b.cfg.AlwaysServe {
+		if err := b.carry(name); err != nil {
+			return err
+		}
+	}
+	b.spawn(func() { b.readRoster(sub) })
+	b.spawn(b.publishLoop)
+	b.spawn(b.tick)
+	b.publishSnapshot()
+	<-ctx.Done()
+	sub.Cancel()
+	b.out.close()
+	b.mu.Lock()
+	for _, c := range b.channels {
+		c.sub.Cancel()
+	}
+	b.mu.Unlock()
+	b.wg.Wait()
+	return nil
+}
+
+func (b *Bridge) spawn(f func()) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		f()
+	}()
+}
+
+// Stats returns the bridge's counters.
+func (b *Bridge) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.stats
+	s.Nodes = len(b.nodes)
+	return s
+}
+
+// Publish implements node.Federation: the event is queued and published in
+// order by the outbox goroutine, so the node never waits on the mesh.
+func (b *Bridge) Publish(ev node.Event) { b.out.push(ev) }
+
+// SendDirect implements node.Federation: the frame goes over a stream to
+// the node hosting agent id.
+func (b *Bridge) SendDirect(ctx context.Context, id string, frame []byte) error {
+	if b.srv == nil {
+		return node.ErrNoRoute
+	}
+	_, host, ok := b.srv.RemoteHost(id)
+	if !ok {
+		return node.ErrNoRoute
+	}
+	req, err := marshal(directRequest{To: id, Frame: frame})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.RequestTimeout)
+	defer cancel()
+	resp, err := b.host.Request(ctx, host, protoDirect, req)
+	if err != nil {
+		return fmt.Errorf("%w: node %s: %v", node.ErrNoRoute, short(host), err)
+	}
+	if string(resp) != "ok" {
+		return fmt.Errorf("%w: node %s: %s", node.ErrNoRoute, short(host), resp)
+	}
+	return nil
+}
+
+// Serve implements node.Federation: start carrying a channel and seed its
+// buffer from a peer before the first local member joins.
+func (b *Bridge) Serve(ctx context.Context, channel string) {
+	if b.srv == nil {
+		return
+	}
+	if err := b.carry(channel); err != nil {
+		b.log.Warn("carry channel", "channel", channel, "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.RequestTimeout)
+	defer cancel()
+	b.backfill(ctx, channel, b.topicPeers(channel))
+}
+
+// peerKey returns the Ed25519 key a peer ID embeds.
+func peerKey(id string) (ed25519.PublicKey, error) { return p2p.PublicKeyFromPeerID(id) }
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[len(id)-8:]
+	}
+	return id
+}
+
+var errClosed = errors.New("bridge closed")

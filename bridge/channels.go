@@ -1,0 +1,259 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/agentchat/mesh/p2p"
+	"github.com/agentchat/mesh/protocol"
+)
+
+// carried is a channel this node carries over the mesh.
+type carried struct {
+	topic  *p2p.Topic
+	sub    *p2p.Subscription
+	outSeq uint64                // this node's messages on the channel
+	order  map[string]*originSeq // per origin node: delivery order state
+}
+
+// originSeq restores one origin's order on one channel: next is the seq
+// expected; messages ahead of a gap wait in pending until it fills or
+// ReorderWait passes, then the gap is counted as lost.
+type originSeq struct {
+	epoch   int64
+	next    uint64
+	pending map[uint64]inbound
+	gapAt   time.Time
+}
+
+type inbound struct {
+	frame protocol.MsgFrame
+	raw   []byte
+}
+
+// carry subscribes to a channel's topic once.
+func (b *Bridge) carry(name string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.channels[name] != nil {
+		return nil
+	}
+	topicName := chanTopic(name)
+	if err := b.host.SetValidator(topicName, b.validateChan); err != nil {
+		return fmt.Errorf("validator for %s: %w", name, err)
+	}
+	t, err := b.host.Join(topicName)
+	if err != nil {
+		return fmt.Errorf("join %s: %w", name, err)
+	}
+	sub, err := t.Subscribe()
+	if err != nil {
+		return fmt.Errorf("subscribe %s: %w", name, err)
+	}
+	c := &carried{topic: t, sub: sub, order: map[string]*originSeq{}}
+	b.channels[name] = c
+	b.spawn(func() { b.readChannel(name, c) })
+	return nil
+}
+
+// validateChan is every channel topic's validator: the author must be an
+// agent the origin node hosts (session proof), and the frame must be a
+// message from that author to this channel.
+func (b *Bridge) validateChan(_ context.Context, from string, data []byte) p2p.Verdict {
+	env, f, err := decodeChan(data)
+	if err == nil {
+		err = b.verifyCached(from, &env.Author)
+	}
+	if err == nil && f.From != "@"+env.Author.ID {
+		err = fmt.Errorf("%w: frame from %s, author %s", ErrNotHost, f.From, env.Author.ID)
+	}
+	if err == nil && env.Author.Pubkey == "" {
+		// An ephemeral agent has no proof; it belongs to the node the
+		// roster says hosts it.
+		if _, host, ok := b.srv.RemoteHost(env.Author.ID); ok && host != from {
+			err = fmt.Errorf("%w: ephemeral %s is hosted by %s", ErrNotHost, env.Author.ID, short(host))
+		}
+		if _, local := b.srv.LocalAgent(env.Author.ID); local && from != b.host.ID() {
+			err = fmt.Errorf("%w: ephemeral %s is hosted here", ErrNotHost, env.Author.ID)
+		}
+	}
+	if err != nil {
+		b.reject(from, "channel", err)
+		return p2p.Reject
+	}
+	return p2p.Accept
+}
+
+func decodeChan(data []byte) (chanEnvelope, protocol.MsgFrame, error) {
+	var env chanEnvelope
+	var f protocol.MsgFrame
+	if err := json.Unmarshal(data, &env); err != nil {
+		return env, f, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if err := json.Unmarshal(env.Frame, &f); err != nil || f.Type != protocol.TypeMsg {
+		return env, f, fmt.Errorf("%w: frame is not a MSG", ErrMalformed)
+	}
+	return env, f, nil
+}
+
+// readChannel delivers one channel's messages from other nodes, each
+// exactly once and in its origin's order.
+func (b *Bridge) readChannel(name string, c *carried) {
+	for {
+		msg, err := c.sub.Next(b.ctx)
+		if err != nil {
+			return
+		}
+		if msg.Local {
+			continue // delivered locally when it was sent
+		}
+		env, f, err := decodeChan(msg.Data)
+		if err != nil || f.To != name {
+			continue
+		}
+		f.Replay = false
+		b.mu.Lock()
+		b.order(name, c, msg.From, env.Epoch, env.Seq, inbound{frame: f, raw: env.Frame})
+		b.mu.Unlock()
+	}
+}
+
+// order delivers in, and anything it unblocks, in sequence. Caller holds
+// b.mu.
+func (b *Bridge) order(name string, c *carried, origin string, epoch int64, seq uint64, in inbound) {
+	st := c.order[origin]
+	if st == nil || st.epoch != epoch {
+		if st != nil && epoch < st.epoch {
+			b.stats.Duplicates++
+			return
+		}
+		st = &originSeq{epoch: epoch, next: seq, pending: map[uint64]inbound{}}
+		c.order[origin] = st
+	}
+	switch {
+	case seq < st.next:
+		b.stats.Duplicates++
+		return
+	case seq > st.next:
+		if _, dup := st.pending[seq]; dup {
+			b.stats.Duplicates++
+			return
+		}
+		st.pending[seq] = in
+		if st.gapAt.IsZero() {
+			st.gapAt = time.Now()
+		}
+		return
+	}
+	b.deliver(name, in)
+	st.next++
+	b.drain(name, st)
+}
+
+func (b *Bridge) drain(name string, st *originSeq) {
+	for {
+		in, ok := st.pending[st.next]
+		if !ok {
+			break
+		}
+		delete(st.pending, st.next)
+		b.deliver(name, in)
+		st.next++
+	}
+	if len(st.pending) == 0 {
+		st.gapAt = time.Time{}
+	} else {
+		st.gapAt = time.Now()
+	}
+}
+
+func (b *Bridge) deliver(name string, in inbound) {
+	b.srv.DeliverChannel(name, in.frame, in.raw)
+	b.stats.Delivered++
+}
+
+// flushGaps gives up on gaps older than ReorderWait: the missing messages
+// are counted as lost and logged, and delivery resumes after them.
+func (b *Bridge) flushGaps(now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for name, c := range b.channels {
+		for origin, st := range c.order {
+			if st.gapAt.IsZero() || now.Sub(st.gapAt) < b.cfg.ReorderWait {
+				continue
+			}
+			low := st.next
+			for seq := range st.pending {
+				if low == st.next || seq < low {
+					low = seq
+				}
+			}
+			lost := low - st.next
+			b.stats.Lost += lost
+			b.log.Warn("mesh messages lost", "channel", name, "peer", short(origin), "count", lost)
+			st.next = low
+			b.drain(name, st)
+		}
+	}
+}
+
+// topicPeers lists peers carrying a channel, else every connected peer.
+func (b *Bridge) topicPeers(name string) []string {
+	b.mu.Lock()
+	c := b.channels[name]
+	b.mu.Unlock()
+	if c != nil {
+		if ps := c.topic.Peers(); len(ps) > 0 {
+			return ps
+		}
+	}
+	return b.host.Peers()
+}
+
+// backfill asks peers for a channel's recent history, merging what the
+// first two that answer hold.
+func (b *Bridge) backfill(ctx context.Context, name string, peers []string) {
+	req, _ := marshal(historyRequest{Channel: name})
+	got := 0
+	for _, p := range peers {
+		if got == 2 || ctx.Err() != nil {
+			return
+		}
+		resp, err := b.host.Request(ctx, p, protoHistory, req)
+		if err != nil {
+			b.log.Debug("history request", "peer", short(p), "channel", name, "err", err)
+			continue
+		}
+		var h historyResponse
+		if err := json.Unmarshal(resp, &h); err != nil {
+			b.reject(p, "history", err)
+			continue
+		}
+		frames := h.Frames[:0]
+		for _, f := range h.Frames {
+			if f.Type == protocol.TypeMsg && f.To == name && f.From != "@server" {
+				frames = append(frames, f)
+			}
+		}
+		b.srv.SeedHistory(name, frames)
+		got++
+	}
+}
+
+// handleHistory answers a history request with agent messages (server
+// notices are local to each node).
+func (b *Bridge) handleHistory(_ context.Context, _ string, req []byte) ([]byte, error) {
+	var r historyRequest
+	if err := json.Unmarshal(req, &r); err != nil || !protocol.ValidChannel(r.Channel) {
+		return nil, fmt.Errorf("%w: history request", ErrMalformed)
+	}
+	var out historyResponse
+	for _, f := range b.srv.History(r.Channel) {
+		if f.From != "@server" {
+			out.Frames = append(out.Frames, f)
+		}
+	}
+	return marshal(out)
+}

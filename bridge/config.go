@@ -1,0 +1,48 @@
+package bridge
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config holds the bridge's settings.
+type Config struct {
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+	// AlwaysServe are the channels carried from the start (the node's
+	// default channels); others are carried while a local agent is in them.
+	AlwaysServe []string
+	// Heartbeat is how often this node announces it is alive; a node not
+	// heard from for NodeTTL is dropped with its agents.
+	Heartbeat, NodeTTL time.Duration
+	// SnapshotEvery republishes the whole roster so nodes that missed
+	// deltas and cannot reach the origin directly still converge.
+	SnapshotEvery time.Duration
+	// ReorderWait is how long a message that arrived ahead of a gap waits
+	// for the missing ones before the gap is declared lost (and counted).
+	ReorderWait time.Duration
+	// RequestTimeout bounds a DM, history or roster request to a peer.
+	RequestTimeout time.Duration
+}
+
+// DefaultConfig returns settings for nodes on the internet.
+func DefaultConfig() Config {
+	return Config{
+		Heartbeat:      5 * time.Second,
+		NodeTTL:        20 * time.Second,
+		SnapshotEvery:  30 * time.Second,
+		ReorderWait:    2 * time.Second,
+		RequestTimeout: 5 * time.Second,
+	}
+}
+
+// LocalConfig returns short timers for loopback testnets and tests.
+func LocalConfig() Config {
+	c := DefaultConfig()
+	c.Heartbeat = 250 * time.Millisecond
+	c.NodeTTL = 2 * time.Second
+	c.SnapshotEvery = 2 * time.Second
+	c.ReorderWait = 500 * time.Millisecond
+	c.RequestTimeout = 2 * time.Second
+	return c
+}

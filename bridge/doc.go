@@ -1,0 +1,17 @@
+// Package bridge federates nodes: it carries each channel over a gossipsub
+// topic, keeps the roster of which node hosts which agent, relays direct
+// messages over libp2p streams, backfills channel history, and keeps channel
+// metadata (creation, invites) mesh-wide.
+//
+// On the data path it sits between the node and p2p: a local event (a
+// message, a join, a presence change) comes in through node.Federation,
+// is wrapped in an envelope and published; an envelope from another node
+// passes the topic validator here (session attestation, origin, shape),
+// is de-duplicated and put back in its origin's order, and is handed to the
+// node's Deliver and Remote methods.
+//
+// Session attestation (DESIGN.md): an agent's challenge nonce derives from
+// the hosting node's key, so the proof a node publishes binds the agent to
+// that node; another node cannot replay it as its own. bridge imports
+// protocol, identity, p2p and node only.
+package bridge

@@ -1,0 +1,119 @@
+package bridge
+
+import (
+	"encoding/json"
+
+	"github.com/agentchat/mesh/node"
+)
+
+func marshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// publishLoop drains the outbox in order. Agent events of one batch are
+// coalesced: each agent's current state is announced once.
+func (b *Bridge) publishLoop() {
+	for {
+		evs, ok := b.out.take()
+		if !ok {
+			return
+		}
+		changed := map[string]bool{}
+		var order []string
+		for _, ev := range evs {
+			switch ev.Kind {
+			case node.EventChannelMsg:
+				b.publishMsg(ev)
+			case node.EventChannelCreated, node.EventInvite:
+				b.publishChannel(ev.Channel)
+			default:
+				if !changed[ev.Agent.ID] {
+					changed[ev.Agent.ID] = true
+					order = append(order, ev.Agent.ID)
+				}
+			}
+		}
+		for _, id := range order {
+			b.publishAgent(id)
+		}
+	}
+}
+
+// publishMsg sends a local channel message on the channel's topic.
+func (b *Bridge) publishMsg(ev node.Event) {
+	b.mu.Lock()
+	c := b.channels[ev.Channel]
+	if c == nil {
+		b.mu.Unlock()
+		return // not carried: no other node serves it through us
+	}
+	c.outSeq++
+	env := chanEnvelope{Epoch: b.epoch, Seq: c.outSeq, Author: toWire(ev.Agent, nil), Frame: ev.Frame}
+	b.mu.Unlock()
+	data, err := marshal(env)
+	if err != nil {
+		b.log.Error("encode channel envelope", "err", err)
+		return
+	}
+	if err := c.topic.Publish(b.ctx, data); err != nil {
+		b.log.Warn("publish channel message", "channel", ev.Channel, "err", err)
+		return
+	}
+	b.count(func(s *Stats) { s.Published++ })
+}
+
+// publishAgent announces a local agent's current state, or its departure.
+func (b *Bridge) publishAgent(id string) {
+	if st, ok := b.srv.LocalAgentState(id); ok {
+		w := toWire(st.Record, st.Channels)
+		b.publishRoster(rosterEnvelope{Kind: kindUp, Agent: &w})
+		return
+	}
+	b.publishRoster(rosterEnvelope{Kind: kindDown, ID: id})
+}
+
+func (b *Bridge) publishChannel(name string) {
+	for _, m := range b.srv.ChannelMetas() {
+		if m.Name == name {
+			b.publishRoster(rosterEnvelope{Kind: kindChannel, Channels: []node.ChannelMeta{m}})
+			return
+		}
+	}
+}
+
+// publishSnapshot sends this node's whole roster.
+func (b *Bridge) publishSnapshot() {
+	b.publishRoster(b.snapshot(kindSnapshot))
+}
+
+func (b *Bridge) snapshot(kind string) rosterEnvelope {
+	env := rosterEnvelope{Kind: kind, Channels: b.srv.ChannelMetas()}
+	for _, a := range b.srv.LocalAgents() {
+		env.Agents = append(env.Agents, toWire(a.Record, a.Channels))
+	}
+	return env
+}
+
+// publishRoster stamps env with this node's epoch and next sequence number
+// (heartbeats reuse the current one) and publishes it.
+func (b *Bridge) publishRoster(env rosterEnvelope) {
+	b.mu.Lock()
+	if env.Kind != kindBeat {
+		b.seq++
+	}
+	env.Epoch, env.Seq = b.epoch, b.seq
+	topic := b.roster
+	b.mu.Unlock()
+	data, err := marshal(env)
+	if err != nil {
+		b.log.Error("encode roster envelope", "err", err)
+		return
+	}
+	if err := topic.Publish(b.ctx, data); err != nil && b.ctx.Err() == nil {
+		b.log.Warn("publish roster", "kind", env.Kind, "err", err)
+	}
+}
+
+func (b *Bridge) count(f func(*Stats)) {
+	b.mu.Lock()
+	f(&b.stats)
+	b.mu.Unlock()
+}

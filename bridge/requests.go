@@ -1,0 +1,76 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// handleDirect delivers a DM or file chunk sent by another node. The
+// sending node must host the frame's author.
+func (b *Bridge) handleDirect(_ context.Context, peer string, req []byte) ([]byte, error) {
+	var r directRequest
+	if err := json.Unmarshal(req, &r); err != nil {
+		return nil, fmt.Errorf("%w: direct request", ErrMalformed)
+	}
+	var head struct {
+		From string `json:"from"`
+	}
+	if err := json.Unmarshal(r.Frame, &head); err != nil || !strings.HasPrefix(head.From, "@") {
+		return nil, fmt.Errorf("%w: direct frame", ErrMalformed)
+	}
+	if _, host, ok := b.srv.RemoteHost(head.From[1:]); !ok || host != peer {
+		b.reject(peer, "direct", fmt.Errorf("%w: %s", ErrNotHost, head.From))
+		return []byte("refused: sender is not hosted by you"), nil
+	}
+	if !b.srv.DeliverDirect(r.To, r.Frame) {
+		return []byte("not found"), nil
+	}
+	return []byte("ok"), nil
+}
+
+// onPeer learns a newly connected node's roster and backfills carried
+// channels from it, so a node that (re)joins the mesh catches up at once.
+func (b *Bridge) onPeer(peer string, connected bool) {
+	if !connected || b.ctx.Err() != nil {
+		return
+	}
+	b.spawn(func() {
+		b.syncFrom(peer)
+		ctx, cancel := context.WithTimeout(b.ctx, b.cfg.RequestTimeout)
+		defer cancel()
+		b.mu.Lock()
+		names := make([]string, 0, len(b.channels))
+		for name := range b.channels {
+			names = append(names, name)
+		}
+		b.mu.Unlock()
+		for _, name := range names {
+			b.backfill(ctx, name, []string{peer})
+		}
+	})
+}
+
+// tick runs the bridge's timers: heartbeats, snapshots, node expiry and
+// reorder gaps.
+func (b *Bridge) tick() {
+	beat := time.NewTicker(b.cfg.Heartbeat)
+	defer beat.Stop()
+	lastSnap := time.Now()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case now := <-beat.C:
+			b.publishRoster(rosterEnvelope{Kind: kindBeat})
+			if now.Sub(lastSnap) >= b.cfg.SnapshotEvery {
+				lastSnap = now
+				b.publishSnapshot()
+			}
+			b.expireNodes(now)
+			b.flushGaps(now)
+		}
+	}
+}

@@ -1,0 +1,259 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/agentchat/mesh/node"
+	"github.com/agentchat/mesh/p2p"
+)
+
+// peerNode is what this node knows of another node's roster.
+type peerNode struct {
+	epoch    int64
+	seq      uint64
+	lastSeen time.Time
+	agents   map[string]bool
+	syncing  bool
+}
+
+// validateRoster is the roster topic's validator: every agent a node
+// announces must carry a proof binding it to that node.
+func (b *Bridge) validateRoster(_ context.Context, from string, data []byte) p2p.Verdict {
+	var env rosterEnvelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		b.reject(from, "roster", err)
+		return p2p.Reject
+	}
+	agents := env.Agents
+	if env.Agent != nil {
+		agents = append(agents, *env.Agent)
+	}
+	for i := range agents {
+		if err := b.verifyCached(from, &agents[i]); err != nil {
+			b.reject(from, "roster", err)
+			return p2p.Reject
+		}
+	}
+	return p2p.Accept
+}
+
+func (b *Bridge) reject(from, topic string, err error) {
+	b.count(func(s *Stats) { s.Rejected++ })
+	b.log.Warn("rejected mesh message", "peer", short(from), "topic", topic, "err", err)
+}
+
+// readRoster applies roster envelopes from other nodes until the
+// subscription ends.
+func (b *Bridge) readRoster(sub *p2p.Subscription) {
+	for {
+		msg, err := sub.Next(b.ctx)
+		if err != nil {
+			return
+		}
+		if msg.Local {
+			continue
+		}
+		var env rosterEnvelope
+		if json.Unmarshal(msg.Data, &env) != nil {
+			continue // the validator already rejected it
+		}
+		b.applyRoster(msg.From, env)
+	}
+}
+
+func (b *Bridge) applyRoster(from string, env rosterEnvelope) {
+	b.mu.Lock()
+	n := b.nodes[from]
+	if n == nil || n.epoch != env.Epoch {
+		if n != nil && env.Epoch < n.epoch {
+			b.mu.Unlock()
+			return // a replay from an earlier boot
+		}
+		n = &peerNode{epoch: env.Epoch, agents: map[string]bool{}}
+		b.nodes[from] = n
+	}
+	n.lastSeen = time.Now()
+	gap := env.Seq > n.seq+1 || (env.Kind == kindBeat && env.Seq > n.seq)
+	if env.Kind != kindBeat && env.Seq <= n.seq && env.Kind != kindSnapshot {
+		b.mu.Unlock()
+		return // already applied (a replayed delta)
+	}
+	if env.Seq > n.seq {
+		n.seq = env.Seq
+	}
+	if env.Kind == kindSnapshot {
+		gap = false
+	}
+	needSync := gap && !n.syncing
+	if needSync {
+		n.syncing = true
+	}
+	b.mu.Unlock()
+
+	switch env.Kind {
+	case kindUp:
+		b.upsert(from, *env.Agent)
+	case kindDown:
+		b.srv.RemoveRemote(env.ID)
+		b.mu.Lock()
+		delete(n.agents, env.ID)
+		b.mu.Unlock()
+	case kindChannel:
+		for _, m := range env.Channels {
+			b.srv.EnsureChannel(m)
+		}
+	case kindSnapshot:
+		b.applySnapshot(from, env)
+	}
+	if needSync {
+		b.spawn(func() { b.syncFrom(from) })
+	}
+}
+
+// upsert records one remote agent; a refused claim is logged, and a claim
+// older than our own session of the same agent makes us re-announce ours so
+// its old node displaces itself.
+func (b *Bridge) upsert(from string, a agentWire) {
+	err := b.srv.UpsertRemote(node.RemoteAgent{Record: a.record(), Node: from, Channels: a.Channels})
+	switch {
+	case errors.Is(err, node.ErrIDConflict):
+		b.count(func(s *Stats) { s.Rejected++ })
+		b.log.Warn("refused conflicting agent ID", "agent", a.ID, "peer", short(from))
+		return
+	case errors.Is(err, node.ErrStaleSession):
+		b.out.push(node.Event{Kind: node.EventAgentUpdated, Agent: node.AgentRecord{ID: a.ID}})
+		return
+	case err != nil:
+		b.log.Warn("remote agent", "agent", a.ID, "err", err)
+		return
+	}
+	b.mu.Lock()
+	if n := b.nodes[from]; n != nil {
+		n.agents[a.ID] = true
+	}
+	b.mu.Unlock()
+}
+
+// applySnapshot makes from's agents exactly those in env.
+func (b *Bridge) applySnapshot(from string, env rosterEnvelope) {
+	for _, m := range env.Channels {
+		b.srv.EnsureChannel(m)
+	}
+	present := map[string]bool{}
+	for _, a := range env.Agents {
+		present[a.ID] = true
+		b.upsert(from, a)
+	}
+	b.mu.Lock()
+	n := b.nodes[from]
+	var gone []string
+	if n != nil {
+		for id := range n.agents {
+			if !present[id] {
+				gone = append(gone, id)
+				delete(n.agents, id)
+			}
+		}
+	}
+	b.mu.Unlock()
+	for _, id := range gone {
+		b.srv.RemoveRemote(id)
+	}
+}
+
+// syncFrom fetches a node's whole roster after a gap in its deltas. If the
+// node cannot be reached directly, its periodic snapshot on the topic will
+// bring us up to date instead.
+func (b *Bridge) syncFrom(peer string) {
+	defer func() {
+		b.mu.Lock()
+		if n := b.nodes[peer]; n != nil {
+			n.syncing = false
+		}
+		b.mu.Unlock()
+	}()
+	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.RequestTimeout)
+	defer cancel()
+	resp, err := b.host.Request(ctx, peer, protoSnapshot, nil)
+	if err != nil {
+		b.log.Debug("roster sync", "peer", short(peer), "err", err)
+		return
+	}
+	var env rosterEnvelope
+	if err := json.Unmarshal(resp, &env); err != nil {
+		b.reject(peer, "roster sync", err)
+		return
+	}
+	for i := range env.Agents {
+		if err := b.verifyCached(peer, &env.Agents[i]); err != nil {
+			b.reject(peer, "roster sync", err)
+			return
+		}
+	}
+	b.mu.Lock()
+	n := b.nodes[peer]
+	if n == nil || n.epoch != env.Epoch {
+		n = &peerNode{epoch: env.Epoch, agents: map[string]bool{}}
+		b.nodes[peer] = n
+	}
+	n.lastSeen = time.Now()
+	if env.Seq > n.seq {
+		n.seq = env.Seq
+	}
+	b.mu.Unlock()
+	b.applySnapshot(peer, env)
+}
+
+// handleSnapshot answers a roster sync request with this node's roster.
+func (b *Bridge) handleSnapshot(_ context.Context, _ string, _ []byte) ([]byte, error) {
+	env := b.snapshot(kindSnapshot)
+	b.mu.Lock()
+	env.Epoch, env.Seq = b.epoch, b.seq
+	b.mu.Unlock()
+	return marshal(env)
+}
+
+// expireNodes drops nodes not heard from within NodeTTL, with their agents.
+func (b *Bridge) expireNodes(now time.Time) {
+	var gone []string
+	b.mu.Lock()
+	for id, n := range b.nodes {
+		if now.Sub(n.lastSeen) > b.cfg.NodeTTL {
+			gone = append(gone, id)
+			delete(b.nodes, id)
+		}
+	}
+	b.mu.Unlock()
+	for _, id := range gone {
+		b.log.Info("node left the mesh", "peer", short(id))
+		b.srv.RemoveNode(id)
+	}
+}
+
+// verifyCached is verifyAgent with a cache of proofs already checked, so a
+// chatty agent costs one signature check, not one per message.
+func (b *Bridge) verifyCached(origin string, a *agentWire) error {
+	if a.Proof == nil {
+		return verifyAgent(origin, a)
+	}
+	key := origin + "|" + a.ID + "|" + a.Proof.Signature
+	b.proofMu.Lock()
+	ok := b.proofs[key]
+	b.proofMu.Unlock()
+	if ok {
+		return nil
+	}
+	if err := verifyAgent(origin, a); err != nil {
+		return err
+	}
+	b.proofMu.Lock()
+	if len(b.proofs) > 100_000 {
+		clear(b.proofs)
+	}
+	b.proofs[key] = true
+	b.proofMu.Unlock()
+	return nil
+}

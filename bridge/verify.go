@@ -1,0 +1,44 @@
+package bridge
+
+import (
+	"fmt"
+
+	"github.com/agentchat/mesh/identity"
+)
+
+// verifyAgent checks that origin may speak for agent a: a keyed agent needs
+// a session proof whose nonce derives from origin's key and which a's key
+// signed; an ephemeral agent carries no proof and cannot be verified.
+func verifyAgent(origin string, a *agentWire) error {
+	if a.ID == "" {
+		return fmt.Errorf("%w: agent without ID", ErrMalformed)
+	}
+	if a.Pubkey == "" {
+		if a.Proof != nil || a.Verified {
+			return fmt.Errorf("%w: ephemeral agent %s claims a proof", ErrBadProof, a.ID)
+		}
+		return nil
+	}
+	p := a.Proof
+	if p == nil {
+		return fmt.Errorf("%w: agent %s has no proof", ErrBadProof, a.ID)
+	}
+	if identity.AgentID(a.Pubkey) != a.ID {
+		return fmt.Errorf("%w: ID %s does not match its key", ErrBadProof, a.ID)
+	}
+	pub, err := identity.ParsePublicPEM(a.Pubkey)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadProof, err)
+	}
+	nodeKey, err := peerKey(origin)
+	if err != nil {
+		return fmt.Errorf("%w: origin key: %v", ErrBadProof, err)
+	}
+	if !identity.CheckBoundNonce(nodeKey, p.Salt, p.Nonce) {
+		return fmt.Errorf("%w: agent %s authenticated to another node", ErrNotHost, a.ID)
+	}
+	if !identity.VerifyChallenge(pub, p.Nonce, p.ChallengeID, p.Timestamp, p.Signature) {
+		return fmt.Errorf("%w: agent %s signature", ErrBadProof, a.ID)
+	}
+	return nil
+}

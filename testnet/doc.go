@@ -1,0 +1,6 @@
+// Package testnet starts agentchat nodes on this machine: one full node
+// (data dir, libp2p host, bridge, websocket server) with StartNode, or N of
+// them wired into one mesh with Start. It is the integration point of the
+// project: `agentchat node` and `agentchat testnet` run nodes through it,
+// and every multi-node test uses it.
+package testnet

@@ -1,0 +1,153 @@
+package testnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/agentchat/mesh/bridge"
+	"github.com/agentchat/mesh/node"
+	"github.com/agentchat/mesh/p2p"
+)
+
+// NodeConfig is everything one full node needs.
+type NodeConfig struct {
+	DataDir string
+	Node    node.Config // Key, Store, Federation are filled in by StartNode
+	P2P     p2p.Config  // Key is filled in
+	Bridge  bridge.Config
+	Logger  *slog.Logger
+}
+
+// Node is one running full node.
+type Node struct {
+	Data   *node.DataDir
+	Host   *p2p.Host
+	Bridge *bridge.Bridge
+	Server *node.Server
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	errMu  sync.Mutex
+	err    error
+	once   sync.Once
+}
+
+// StartNode opens the data dir, starts the libp2p host, the bridge and the
+// websocket server, and returns once the websocket listener is bound. The
+// node runs until ctx ends or Close is called.
+func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
+	dd, err := node.OpenDataDir(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg.P2P.Key, cfg.P2P.Logger = dd.Key, log
+	host, err := p2p.New(ctx, cfg.P2P)
+	if err != nil {
+		dd.Close()
+		return nil, fmt.Errorf("start libp2p host: %w", err)
+	}
+	cfg.Bridge.Logger = log
+	cfg.Bridge.AlwaysServe = append(append([]string{}, cfg.Node.Channels...), cfg.Node.VerifiedOnlyChannels...)
+	br := bridge.New(cfg.Bridge, host)
+	cfg.Node.Key, cfg.Node.Store, cfg.Node.Logger, cfg.Node.Federation = dd.Key, dd.Store, log, br
+	cfg.Node.Mesh = func() any { return meshHealth(host, br) }
+	srv, err := node.New(cfg.Node)
+	if err == nil {
+		err = srv.Listen()
+	}
+	if err != nil {
+		host.Close()
+		dd.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	n := &Node{Data: dd, Host: host, Bridge: br, Server: srv, cancel: cancel, done: make(chan struct{})}
+	var wg sync.WaitGroup
+	run := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil && !errors.Is(err, context.Canceled) {
+				n.setErr(fmt.Errorf("%s: %w", name, err))
+				cancel()
+			}
+		}()
+	}
+	run("libp2p host", func() error { return host.Run(ctx) })
+	run("bridge", func() error { return br.Run(ctx, srv) })
+	run("websocket server", func() error { return srv.Run(ctx) })
+	go func() {
+		wg.Wait()
+		host.Close()
+		if err := dd.Close(); err != nil {
+			n.setErr(fmt.Errorf("close data dir: %w", err))
+		}
+		close(n.done)
+	}()
+	return n, nil
+}
+
+func (n *Node) setErr(err error) {
+	n.errMu.Lock()
+	defer n.errMu.Unlock()
+	if n.err == nil {
+		n.err = err
+	}
+}
+
+// Wait blocks until the node has stopped and returns why, nil after a
+// clean shutdown.
+func (n *Node) Wait() error {
+	<-n.done
+	n.errMu.Lock()
+	defer n.errMu.Unlock()
+	return n.err
+}
+
+// Close shuts the node down (agents get 1001, the datastore closes last)
+// and waits for it.
+func (n *Node) Close() error {
+	n.once.Do(n.cancel)
+	return n.Wait()
+}
+
+// WS is the node's websocket URL.
+func (n *Node) WS() string { return "ws://" + loopback(n.Server.Addr()) }
+
+// HTTP is the node's HTTP URL (GET /health).
+func (n *Node) HTTP() string { return "http://" + loopback(n.Server.Addr()) }
+
+// loopback renders a listener address for a client on this machine.
+func loopback(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	if tcp.IP.IsUnspecified() {
+		return fmt.Sprintf("127.0.0.1:%d", tcp.Port)
+	}
+	return tcp.String()
+}
+
+// MeshHealth is the /health "mesh" block of a federated node.
+type MeshHealth struct {
+	PeerID string       `json:"peer_id"`
+	Addrs  []string     `json:"addrs"`
+	Peers  int          `json:"peers"`
+	Nodes  int          `json:"nodes"` // other nodes whose roster this node holds
+	P2P    p2p.Stats    `json:"p2p"`
+	Bridge bridge.Stats `json:"bridge"`
+}
+
+func meshHealth(h *p2p.Host, b *bridge.Bridge) MeshHealth {
+	bs := b.Stats()
+	return MeshHealth{PeerID: h.ID(), Addrs: h.Addrs(), Peers: len(h.Peers()), Nodes: bs.Nodes, P2P: h.Stats(), Bridge: bs}
+}
