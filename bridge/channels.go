@@ -20,10 +20,14 @@ type carried struct {
 
 // originSeq restores one origin's order on one channel: next is the seq
 // expected; messages ahead of a gap wait in pending until it fills or
-// ReorderWait passes, then the gap is counted as lost.
+// ReorderWait passes, then the gap is counted as lost. Until the first
+// delivery (started), a gap is what was sent before this node listened,
+// not a loss: the origin's sequence starts at 1 and gossip may deliver the
+// first messages out of order.
 type originSeq struct {
 	epoch   int64
 	next    uint64
+	started bool
 	pending map[uint64]inbound
 	gapAt   time.Time
 }
@@ -106,7 +110,7 @@ func (b *Bridge) readChannel(name string, c *carried) {
 		if err != nil {
 			return
 		}
-		if msg.Local {
+		if msg.Local || msg.From == b.host.ID() {
 			continue // delivered locally when it was sent
 		}
 		env, f, err := decodeChan(msg.Data)
@@ -129,7 +133,7 @@ func (b *Bridge) order(name string, c *carried, origin string, epoch int64, seq 
 			b.stats.Duplicates++
 			return
 		}
-		st = &originSeq{epoch: epoch, next: seq, pending: map[uint64]inbound{}}
+		st = &originSeq{epoch: epoch, next: 1, pending: map[uint64]inbound{}}
 		c.order[origin] = st
 	}
 	switch {
@@ -149,6 +153,7 @@ func (b *Bridge) order(name string, c *carried, origin string, epoch int64, seq 
 	}
 	b.deliver(name, in)
 	st.next++
+	st.started = true
 	b.drain(name, st)
 }
 
@@ -190,10 +195,13 @@ func (b *Bridge) flushGaps(now time.Time) {
 					low = seq
 				}
 			}
-			lost := low - st.next
-			b.stats.Lost += lost
-			b.log.Warn("mesh messages lost", "channel", name, "peer", short(origin), "count", lost)
+			if st.started {
+				lost := low - st.next
+				b.stats.Lost += lost
+				b.log.Warn("mesh messages lost", "channel", name, "peer", short(origin), "count", lost)
+			}
 			st.next = low
+			st.started = true
 			b.drain(name, st)
 		}
 	}

@@ -54,7 +54,10 @@ func (b *Bridge) publishMsg(ev node.Event) {
 		return
 	}
 	if err := c.topic.Publish(b.ctx, data); err != nil {
-		b.log.Warn("publish channel message", "channel", ev.Channel, "err", err)
+		if b.ctx.Err() == nil {
+			b.count(func(s *Stats) { s.Lost++ })
+			b.log.Warn("publish channel message", "channel", ev.Channel, "err", err)
+		}
 		return
 	}
 	b.count(func(s *Stats) { s.Published++ })

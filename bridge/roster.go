@@ -53,7 +53,7 @@ func (b *Bridge) readRoster(sub *p2p.Subscription) {
 		if err != nil {
 			return
 		}
-		if msg.Local {
+		if msg.Local || msg.From == b.host.ID() {
 			continue
 		}
 		var env rosterEnvelope

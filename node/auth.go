@@ -184,6 +184,7 @@ func (s *Server) register(c *conn, a *agent, pubkey string) {
 	}
 	c.sendFrame(welcome)
 	joined := make([]*channel, 0, len(s.chanOrder))
+	var firstHere []string
 	for _, name := range s.chanOrder {
 		ch := s.channels[name]
 		if ch.inviteOnly || (ch.verifiedOnly && !a.verified) {
@@ -191,8 +192,16 @@ func (s *Server) register(c *conn, a *agent, pubkey string) {
 		}
 		s.addMember(ch, c, a)
 		joined = append(joined, ch)
+		ch.mu.Lock()
+		if len(ch.members) == 1 {
+			firstHere = append(firstHere, ch.name)
+		}
+		ch.mu.Unlock()
 	}
 	s.mu.Unlock()
+	for _, name := range firstHere {
+		s.fed.Serve(s.ctx, name) // carry it and backfill, as an explicit JOIN does
+	}
 
 	if oldAgent != nil {
 		old.sendFrame(&protocol.SessionDisplaced{Type: protocol.TypeSessionDisplaced, TS: nowMS(),

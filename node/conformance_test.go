@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -469,8 +470,9 @@ func TestConformance(t *testing.T) {
 		// Others can join a public created channel and talk in it.
 		bob.send(map[string]any{"type": "JOIN", "channel": "#proj"})
 		bob.next("JOINED")
-		aj := alice.nextMatch("AGENT_JOINED #proj", typeFor("AGENT_JOINED", "agent", bob.ID))
-		require.Equal(t, "#proj", aj.str("channel"))
+		alice.nextMatch("AGENT_JOINED #proj", func(f frame) bool {
+			return f.typ() == "AGENT_JOINED" && f.str("agent") == bob.ID && f.str("channel") == "#proj"
+		})
 	})
 
 	t.Run("invite-only channel", func(t *testing.T) {
@@ -525,6 +527,20 @@ func TestConformance(t *testing.T) {
 		// A verified agent was auto-joined: a re-join answers JOINED listing it.
 		alice.send(map[string]any{"type": "JOIN", "channel": "#ops"})
 		require.Len(t, alice.next("JOINED")["agents"], 1)
+		bob.send(map[string]any{"type": "LIST_CHANNELS"})
+		require.Contains(t, bob.next("CHANNELS")["list"], map[string]any{"name": "#ops", "agents": float64(1), "verifiedOnly": true})
+	})
+
+	t.Run("private channels disabled", func(t *testing.T) {
+		n := startNode(t, func(c *node.Config) { c.PrivateChannels = false })
+		anon := n.dial(t)
+		anon.send(map[string]any{"type": "INVITE", "channel": "#general", "agent": "@abcdefgh"})
+		anon.nextError("INVALID_MSG", "Private channels are disabled on this server")
+		alice := n.newKeyAgent(t, "alice")
+		alice.send(map[string]any{"type": "CREATE_CHANNEL", "channel": "#secret", "invite_only": true})
+		alice.nextError("INVALID_MSG", "Private channels are disabled on this server")
+		alice.send(map[string]any{"type": "CREATE_CHANNEL", "channel": "#open"})
+		require.Equal(t, "#open", alice.next("JOINED").str("channel"))
 	})
 
 	t.Run("verified takeover displaces the old session", func(t *testing.T) {
@@ -534,7 +550,9 @@ func TestConformance(t *testing.T) {
 		old := n.dial(t)
 		old.identifyKey("agent", priv)
 		inGeneral := func(typ string) func(frame) bool {
-			return func(f frame) bool { return f.typ() == typ && f.str("agent") == old.ID && f.str("channel") == "#general" }
+			return func(f frame) bool {
+				return f.typ() == typ && f.str("agent") == old.ID && f.str("channel") == "#general"
+			}
 		}
 		watcher.nextMatch("AGENT_JOINED of the old session", inGeneral("AGENT_JOINED"))
 
@@ -750,7 +768,9 @@ func TestConformance(t *testing.T) {
 		admin.send(map[string]any{"type": "ADMIN_KICK", "agent_id": target.ID, "admin_key": "k"})
 		k := target.next("KICKED")
 		require.Equal(t, "Kicked by admin", k.str("reason"))
-		require.Equal(t, 1000, target.closeCode())
+		ce := target.closeError()
+		require.Equal(t, 1000, ce.Code)
+		require.Equal(t, "Kicked by admin", ce.Text)
 		r := admin.next("ADMIN_RESULT")
 		require.Equal(t, "kick", r.str("action"))
 		require.Equal(t, true, r["success"])
@@ -777,7 +797,9 @@ func TestConformance(t *testing.T) {
 		admin.nextError("AUTH_REQUIRED", "")
 		admin.send(map[string]any{"type": "ADMIN_BAN", "agent_id": target.ID, "admin_key": "k", "reason": "spam"})
 		require.Equal(t, "spam", target.next("BANNED").str("reason"))
-		require.Equal(t, 1000, target.closeCode())
+		ce := target.closeError()
+		require.Equal(t, 1000, ce.Code)
+		require.Equal(t, "Banned by admin", ce.Text)
 		r := admin.next("ADMIN_RESULT")
 		require.Equal(t, "ban", r.str("action"))
 		require.Equal(t, true, r["success"])
@@ -788,7 +810,9 @@ func TestConformance(t *testing.T) {
 			c := n.dial(t)
 			c.answer(c.requestChallenge("target", target.PEM), target.Priv)
 			c.nextError("BANNED", "spam")
-			require.Equal(t, 1000, c.closeCode())
+			ce := c.closeError()
+			require.Equal(t, 1000, ce.Code)
+			require.Equal(t, "Banned", ce.Text)
 		}
 		tryBanned(n)
 
@@ -845,6 +869,25 @@ func TestConformance(t *testing.T) {
 		require.Nil(t, m["motd"])
 	})
 
+	t.Run("admin motd with kick", func(t *testing.T) {
+		n := startNode(t, func(c *node.Config) { c.AdminKey = "k" })
+		agent := n.newAgent(t, "agent")
+		lurker := n.dial(t)
+		lurker.sync()
+		admin := n.dial(t)
+		admin.send(map[string]any{"type": "ADMIN_MOTD", "admin_key": "k", "motd": "maintenance", "kick": true})
+		r := admin.next("ADMIN_RESULT")
+		require.Equal(t, "motd", r.str("action"))
+		require.Equal(t, true, r["kicked"])
+		for _, c := range []*client{agent, lurker} {
+			require.Equal(t, "maintenance", c.next("MOTD_UPDATE").str("motd"))
+			ce := c.closeError()
+			require.Equal(t, 1001, ce.Code)
+			require.Equal(t, "Server maintenance", ce.Text)
+		}
+		admin.sync() // the admin stays
+	})
+
 	t.Run("admin verify", func(t *testing.T) {
 		n := startNode(t, func(c *node.Config) { c.AdminKey = "k" })
 		target := n.newAgent(t, "target")
@@ -870,6 +913,21 @@ func TestConformance(t *testing.T) {
 		// Verified now: it may create channels.
 		target.send(map[string]any{"type": "CREATE_CHANNEL", "channel": "#mine"})
 		require.Equal(t, []any{target.ID}, target.next("JOINED")["agents"])
+	})
+
+	// ADMIN_VERIFY runs on the admin's connection and changes the target's
+	// verified flag while the target's own connection reads it. Under -race
+	// this must stay quiet.
+	t.Run("admin verify does not race with frames of the target", func(t *testing.T) {
+		n := startNode(t, noLimits, func(c *node.Config) { c.AdminKey = "k" })
+		target := n.newAgent(t, "target")
+		admin := n.newAgent(t, "admin")
+		for i := range 500 {
+			admin.send(map[string]any{"type": "ADMIN_VERIFY", "admin_key": "k", "agent_id": target.ID, "verified": i%2 == 0})
+			target.send(map[string]any{"type": "CREATE_CHANNEL", "channel": fmt.Sprintf("#c%d", i)})
+		}
+		target.sync()
+		admin.sync()
 	})
 
 	t.Run("admin frames without configuration", func(t *testing.T) {
@@ -899,7 +957,7 @@ func TestConformance(t *testing.T) {
 			require.Equal(t, 1001, c.closeCode())
 		}
 		require.NoError(t, n.stop(), "Run returns nil after a clean shutdown")
-		_, err := (&websocket.Dialer{HandshakeTimeout: time.Second}).Dial(n.URL, nil)
+		_, _, err := (&websocket.Dialer{HandshakeTimeout: time.Second}).Dial(n.URL, nil)
 		require.Error(t, err, "nothing listens after shutdown")
 	})
 
@@ -944,6 +1002,44 @@ func TestConformance(t *testing.T) {
 			_, data, err := c.ReadMessage()
 			return err == nil && strings.Contains(string(data), "PONG")
 		}, waitTimeout, 10*time.Millisecond)
+	})
+
+	t.Run("per-IP connection cap holds under concurrent dials", func(t *testing.T) {
+		n := startNode(t, func(c *node.Config) { c.MaxConnsPerIP = 1 })
+		const dials = 64
+		clients := make([]*client, dials)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				ws, _, err := dialer.Dial(n.URL, nil)
+				if err != nil {
+					return // refused outright is fine too
+				}
+				c := &client{tb: t, ws: ws, notify: make(chan struct{}, 1), done: make(chan struct{})}
+				go c.readLoop()
+				clients[i] = c
+			}()
+		}
+		close(start)
+		wg.Wait()
+		open := 0
+		for _, c := range clients {
+			if c == nil {
+				continue
+			}
+			t.Cleanup(c.close)
+			// Either the node closes it (1008) or it answers PING.
+			if c.answersPing() {
+				open++
+			} else {
+				require.Equal(t, 1008, c.closeCode())
+			}
+		}
+		require.Equal(t, 1, open, "MaxConnsPerIP=1 must admit exactly one of %d concurrent sockets", dials)
 	})
 
 	t.Run("challenge expiry", func(t *testing.T) {

@@ -5,11 +5,9 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -225,6 +223,11 @@ func (c *client) close() {
 // anything else is JSON-encoded.
 func (c *client) send(v any) {
 	c.tb.Helper()
+	require.NoError(c.tb, c.sendErr(v), "send %.200v", v)
+}
+
+// sendErr is send that reports a write error instead of failing.
+func (c *client) sendErr(v any) error {
 	var data []byte
 	switch v := v.(type) {
 	case []byte:
@@ -233,10 +236,11 @@ func (c *client) send(v any) {
 		data = []byte(v)
 	default:
 		var err error
-		data, err = json.Marshal(v)
-		require.NoError(c.tb, err)
+		if data, err = json.Marshal(v); err != nil {
+			return err
+		}
 	}
-	require.NoError(c.tb, c.ws.WriteMessage(websocket.TextMessage, data), "send %.200s", data)
+	return c.ws.WriteMessage(websocket.TextMessage, data)
 }
 
 // pending returns a copy of the queued frames, for failure messages.
@@ -271,6 +275,38 @@ func (c *client) nextMatch(desc string, pred func(frame) bool) frame {
 		case <-c.done:
 		case <-deadline.C:
 			require.FailNowf(c.tb, "timeout", "no %s within %v; queued frames: %v", desc, waitTimeout, c.pending())
+		}
+	}
+}
+
+// answersPing sends PING and reports whether a PONG came back before the
+// node closed the socket.
+func (c *client) answersPing() bool {
+	c.tb.Helper()
+	if c.sendErr(`{"type":"PING"}`) != nil {
+		return false
+	}
+	deadline := time.NewTimer(waitTimeout)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		for i, f := range c.queue {
+			if f.typ() == "PONG" {
+				c.queue = append(c.queue[:i:i], c.queue[i+1:]...)
+				c.mu.Unlock()
+				return true
+			}
+		}
+		rerr := c.rerr
+		c.mu.Unlock()
+		if rerr != nil {
+			return false
+		}
+		select {
+		case <-c.notify:
+		case <-c.done:
+		case <-deadline.C:
+			require.FailNowf(c.tb, "timeout", "neither PONG nor close within %v", waitTimeout)
 		}
 	}
 }
@@ -428,12 +464,4 @@ func msgFrom(id string) func(frame) bool {
 // typeFor matches frames of type typ whose key field equals val.
 func typeFor(typ, key, val string) func(frame) bool {
 	return func(f frame) bool { return f.typ() == typ && f.str(key) == val }
-}
-
-func describe(fs []frame) string {
-	var b strings.Builder
-	for _, f := range fs {
-		fmt.Fprintf(&b, "%v\n", f)
-	}
-	return b.String()
 }
