@@ -31,7 +31,7 @@ func DefaultConfig() Config {
 		Heartbeat:      5 * time.Second,
 		NodeTTL:        20 * time.Second,
 		SnapshotEvery:  30 * time.Second,
-		ReorderWait:    2 * time.Second,
+		ReorderWait:    5 * time.Second,
 		RequestTimeout: 5 * time.Second,
 	}
 }
@@ -42,7 +42,7 @@ func LocalConfig() Config {
 	c.Heartbeat = 250 * time.Millisecond
 	c.NodeTTL = 2 * time.Second
 	c.SnapshotEvery = 2 * time.Second
-	c.ReorderWait = 500 * time.Millisecond
+	c.ReorderWait = 2 * time.Second
 	c.RequestTimeout = 2 * time.Second
 	return c
 }

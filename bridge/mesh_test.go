@@ -331,7 +331,8 @@ func TestBurstArrivesCompleteAndInOrder(t *testing.T) {
 		if !strings.HasPrefix(content, "burst ") {
 			continue
 		}
-		require.Equal(t, fmt.Sprintf("burst %d", next), content, "out of order")
+		require.Equal(t, fmt.Sprintf("burst %d", next), content, "out of order or lost; bridge %+v, p2p %+v",
+			net.Nodes[2].Bridge.Stats(), net.Nodes[2].Host.Stats())
 		next++
 	}
 	require.Zero(t, net.Nodes[2].Bridge.Stats().Lost)
