@@ -97,7 +97,7 @@ func (b *Bridge) applyRoster(from string, env rosterEnvelope) {
 	case kindUp:
 		b.upsert(from, *env.Agent)
 	case kindDown:
-		b.srv.RemoveRemote(env.ID)
+		b.srv.RemoveRemote(env.ID, from)
 		b.mu.Lock()
 		delete(n.agents, env.ID)
 		b.mu.Unlock()
@@ -124,7 +124,12 @@ func (b *Bridge) upsert(from string, a agentWire) {
 		b.log.Warn("refused conflicting agent ID", "agent", a.ID, "peer", short(from))
 		return
 	case errors.Is(err, node.ErrStaleSession):
-		b.out.push(node.Event{Kind: node.EventAgentUpdated, Agent: node.AgentRecord{ID: a.ID}})
+		// Our own session of this agent is newer: announce it again so the
+		// old node displaces its session. A stale claim between two other
+		// nodes is simply ignored.
+		if _, local := b.srv.LocalAgent(a.ID); local {
+			b.out.push(node.Event{Kind: node.EventAgentUpdated, Agent: node.AgentRecord{ID: a.ID}})
+		}
 		return
 	case err != nil:
 		b.log.Warn("remote agent", "agent", a.ID, "err", err)
@@ -160,7 +165,7 @@ func (b *Bridge) applySnapshot(from string, env rosterEnvelope) {
 	}
 	b.mu.Unlock()
 	for _, id := range gone {
-		b.srv.RemoveRemote(id)
+		b.srv.RemoveRemote(id, from)
 	}
 }
 

@@ -65,6 +65,18 @@ func (s *Server) UpsertRemote(ra RemoteAgent) error {
 		displaced = local
 	}
 	r := s.remotes[id]
+	if r != nil && r.node != ra.Node {
+		// Another node already hosts this ID: only the same key may move,
+		// and only with a newer session; an ephemeral ID is never shared.
+		if r.rec.Pubkey == "" || r.rec.Pubkey != ra.Record.Pubkey {
+			s.mu.Unlock()
+			return ErrIDConflict
+		}
+		if !newerProof(ra.Record.Proof, r.rec.Proof, ra.Node, r.node) {
+			s.mu.Unlock()
+			return ErrStaleSession
+		}
+	}
 	if r != nil && r.rec.Pubkey != ra.Record.Pubkey {
 		s.mu.Unlock()
 		return ErrIDConflict
@@ -181,12 +193,16 @@ func (s *Server) localMembersLocked(chans map[*channel]struct{}) []*conn {
 	return out
 }
 
-// RemoveRemote forgets a remote agent (it went offline): AGENT_LEFT to local
-// members of its channels.
-func (s *Server) RemoveRemote(id string) {
+// RemoveRemote forgets a remote agent that went offline from node: AGENT_LEFT
+// to local members of its channels. A node can only withdraw agents it
+// hosts, so a late "gone" from an agent's old node does not remove it from
+// its new one.
+func (s *Server) RemoveRemote(id, node string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.removeRemoteLocked(id)
+	if r := s.remotes[id]; r != nil && r.node == node {
+		s.removeRemoteLocked(id)
+	}
 }
 
 func (s *Server) removeRemoteLocked(id string) {
