@@ -136,7 +136,7 @@ func (b *Bridge) Publish(ev node.Event) { b.out.push(ev) }
 
 // SendDirect implements node.Federation: the frame goes over a stream to
 // the node hosting agent id.
-func (b *Bridge) SendDirect(ctx context.Context, id string, frame []byte) error {
+func (b *Bridge) SendDirect(ctx context.Context, from node.AgentRecord, id string, frame []byte) error {
 	if b.srv == nil {
 		return node.ErrNoRoute
 	}
@@ -144,7 +144,7 @@ func (b *Bridge) SendDirect(ctx context.Context, id string, frame []byte) error 
 	if !ok {
 		return node.ErrNoRoute
 	}
-	req, err := marshal(directRequest{To: id, Frame: frame})
+	req, err := marshal(directRequest{To: id, From: toWire(from, nil), Frame: frame})
 	if err != nil {
 		return err
 	}

@@ -67,21 +67,11 @@ func (b *Bridge) carry(name string) error {
 // message from that author to this channel.
 func (b *Bridge) validateChan(_ context.Context, from string, data []byte) p2p.Verdict {
 	env, f, err := decodeChan(data)
-	if err == nil {
-		err = b.verifyCached(from, &env.Author)
-	}
 	if err == nil && f.From != "@"+env.Author.ID {
 		err = fmt.Errorf("%w: frame from %s, author %s", ErrNotHost, f.From, env.Author.ID)
 	}
-	if err == nil && env.Author.Pubkey == "" {
-		// An ephemeral agent has no proof; it belongs to the node the
-		// roster says hosts it.
-		if _, host, ok := b.srv.RemoteHost(env.Author.ID); ok && host != from {
-			err = fmt.Errorf("%w: ephemeral %s is hosted by %s", ErrNotHost, env.Author.ID, short(host))
-		}
-		if _, local := b.srv.LocalAgent(env.Author.ID); local && from != b.host.ID() {
-			err = fmt.Errorf("%w: ephemeral %s is hosted here", ErrNotHost, env.Author.ID)
-		}
+	if err == nil {
+		err = b.checkAuthor(from, &env.Author)
 	}
 	if err != nil {
 		b.reject(from, "channel", err)

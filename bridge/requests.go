@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -18,12 +17,12 @@ func (b *Bridge) handleDirect(_ context.Context, peer string, req []byte) ([]byt
 	var head struct {
 		From string `json:"from"`
 	}
-	if err := json.Unmarshal(r.Frame, &head); err != nil || !strings.HasPrefix(head.From, "@") {
+	if err := json.Unmarshal(r.Frame, &head); err != nil || head.From != "@"+r.From.ID {
 		return nil, fmt.Errorf("%w: direct frame", ErrMalformed)
 	}
-	if _, host, ok := b.srv.RemoteHost(head.From[1:]); !ok || host != peer {
-		b.reject(peer, "direct", fmt.Errorf("%w: %s", ErrNotHost, head.From))
-		return []byte("refused: sender is not hosted by you"), nil
+	if err := b.checkAuthor(peer, &r.From); err != nil {
+		b.reject(peer, "direct", err)
+		return []byte("refused: " + err.Error()), nil
 	}
 	if !b.srv.DeliverDirect(r.To, r.Frame) {
 		return []byte("not found"), nil

@@ -42,3 +42,22 @@ func verifyAgent(origin string, a *agentWire) error {
 	}
 	return nil
 }
+
+// checkAuthor decides whether node origin may speak for author: a keyed
+// author needs a proof binding it to origin; an ephemeral one has no proof
+// and belongs to whichever node the roster says hosts it.
+func (b *Bridge) checkAuthor(origin string, author *agentWire) error {
+	if err := b.verifyCached(origin, author); err != nil {
+		return err
+	}
+	if author.Pubkey != "" {
+		return nil
+	}
+	if _, host, ok := b.srv.RemoteHost(author.ID); ok && host != origin {
+		return fmt.Errorf("%w: ephemeral %s is hosted by %s", ErrNotHost, author.ID, short(host))
+	}
+	if _, local := b.srv.LocalAgent(author.ID); local && origin != b.host.ID() {
+		return fmt.Errorf("%w: ephemeral %s is hosted here", ErrNotHost, author.ID)
+	}
+	return nil
+}

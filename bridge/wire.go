@@ -71,9 +71,12 @@ type rosterEnvelope struct {
 	Channels []node.ChannelMeta `json:"channels,omitempty"`
 }
 
-// directRequest carries a DM or file chunk to the hosting node.
+// directRequest carries a DM or file chunk to the hosting node, with its
+// author's record so the receiver can check the sending node hosts the
+// author even before the roster has told it so.
 type directRequest struct {
 	To    string          `json:"to"`
+	From  agentWire       `json:"from"`
 	Frame json.RawMessage `json:"frame"`
 }
 

@@ -226,11 +226,7 @@ func (s *Server) disconnect(c *conn) {
 	s.mu.Lock()
 	if _, ok := s.conns[c]; ok {
 		delete(s.conns, c)
-		if n := s.perIP[c.ip]; n <= 1 {
-			delete(s.perIP, c.ip)
-		} else {
-			s.perIP[c.ip] = n - 1
-		}
+		s.releaseIPLocked(c.ip)
 	}
 	if c.challenge != "" {
 		delete(s.challenges, c.challenge)

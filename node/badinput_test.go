@@ -183,6 +183,9 @@ func TestBadInput(t *testing.T) {
 			c.next("LEFT")
 			return []any{`{"type":"MSG","to":"#agents","content":"hi"}`}
 		}, code: "NOT_INVITED", msg: "Not a member of #agents"},
+		{name: "FILE_CHUNK to a channel", role: ephemeral, frames: []any{`{"type":"FILE_CHUNK","to":"#general","content":"x"}`},
+			code: "INVALID_MSG", msg: "FILE_CHUNK only supports DM targets (@agent)"},
+		{name: "FILE_CHUNK to unknown agent", role: ephemeral, frames: []any{`{"type":"FILE_CHUNK","to":"@nobody00","content":"x"}`}, code: "AGENT_NOT_FOUND"},
 		{name: "MSG to unknown agent", role: ephemeral, frames: []any{`{"type":"MSG","to":"@nobody00","content":"hi"}`}, code: "AGENT_NOT_FOUND"},
 
 		// PROPOSAL and ACCEPT field checks come before the tier checks.

@@ -217,7 +217,7 @@ func (s *Server) handleInvite(c *conn, a *agent, m *protocol.Invite) *protocol.E
 	if invitee != nil {
 		invitee.sendFrame(notice)
 	} else if b, err := protocol.Encode(notice); err == nil {
-		_ = s.fed.SendDirect(s.ctx, target, b) // best effort: the invite itself is recorded
+		_ = s.fed.SendDirect(s.ctx, rec, target, b) // best effort: the invite itself is recorded
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -135,6 +136,11 @@ func TestConformance(t *testing.T) {
 			require.Equal(t, "alice", j.str("name"))
 			require.Equal(t, false, j["verified"])
 		}
+		online := bob.nextMatch("came online notice", func(f frame) bool {
+			return msgFrom("@server")(f) && f.str("content") == "alice came online"
+		})
+		require.Equal(t, "Server", online.str("from_name"))
+		require.Equal(t, "#general", online.str("to"))
 		// The joiner gets no JOINED and no replay for auto-joined channels.
 		alice.sync()
 		alice.requireNone("JOINED after auto-join", isType("JOINED"))
@@ -263,6 +269,7 @@ func TestConformance(t *testing.T) {
 			require.Regexp(t, reMsgID, m.str("msg_id"))
 			require.Equal(t, true, m["verified"])
 			require.Equal(t, "c2lnbmF0dXJl", m.str("sig"), "sig is passed through")
+			require.Equal(t, float64(1700000000000), m["sig_ts"], "the ts the sig covers travels with it")
 			require.Equal(t, "123-abcdef", m.str("in_reply_to"))
 			require.False(t, m.has("replay"))
 			require.IsType(t, float64(0), m["ts"])
@@ -298,6 +305,12 @@ func TestConformance(t *testing.T) {
 		left := bob.nextMatch("AGENT_LEFT", typeFor("AGENT_LEFT", "agent", alice.ID))
 		require.Equal(t, "#agents", left.str("channel"))
 		require.Equal(t, "alice", left.str("name"), "LEAVE names the agent")
+
+		// A channel left delivers nothing more.
+		bob.send(map[string]any{"type": "MSG", "to": "#agents", "content": "after the leave"})
+		bob.sync()
+		alice.sync()
+		alice.requireNone("MSG in a channel left", msgFrom(bob.ID))
 
 		// Unknown channel: silently ignored (no reply).
 		alice.send(map[string]any{"type": "LEAVE", "channel": "#nowhere"})
@@ -356,6 +369,95 @@ func TestConformance(t *testing.T) {
 		bob.next("JOINED")
 		bob.sync()
 		bob.requireNone("replayed DM", func(f frame) bool { return f["replay"] == true && f.str("from") == alice.ID })
+	})
+
+	t.Run("file chunk is relayed to the target only", func(t *testing.T) {
+		n := startNode(t)
+		alice := n.newAgent(t, "alice")
+		bob := n.newAgent(t, "bob")
+		alice.send(map[string]any{"type": "FILE_CHUNK", "to": bob.ID, "content": "chunk-1"})
+		fc := bob.next("FILE_CHUNK")
+		require.Equal(t, alice.ID, fc.str("from"))
+		require.Equal(t, bob.ID, fc.str("to"))
+		require.Equal(t, "chunk-1", fc.str("content"))
+		alice.sync()
+		alice.requireNone("FILE_CHUNK echo", isType("FILE_CHUNK"))
+		// At most one chunk per 100 ms per connection.
+		alice.send(map[string]any{"type": "FILE_CHUNK", "to": bob.ID, "content": "chunk-2"})
+		alice.nextError("RATE_LIMITED", "File chunk rate limit (max 10/sec)")
+	})
+
+	t.Run("typing", func(t *testing.T) {
+		n := startNode(t)
+		alice := n.newAgent(t, "alice")
+		bob := n.newAgent(t, "bob")
+		alice.send(map[string]any{"type": "TYPING", "channel": "#general"})
+		ty := bob.next("TYPING")
+		require.Equal(t, alice.ID, ty.str("from"))
+		require.Equal(t, "alice", ty.str("from_name"))
+		require.Equal(t, "#general", ty.str("channel"))
+		alice.send(map[string]any{"type": "TYPING", "channel": "#nope"}) // dropped silently
+		alice.sync()
+		alice.requireNone("TYPING echo or error", func(f frame) bool { return f.typ() == "TYPING" || f.typ() == "ERROR" })
+		anon := n.dial(t)
+		anon.send(map[string]any{"type": "TYPING", "channel": "#general"})
+		anon.sync()
+		anon.requireNone("answer to an unidentified TYPING", isType("ERROR"))
+		bob.sync()
+		bob.requireNone("TYPING from an unidentified socket", func(f frame) bool { return f.typ() == "TYPING" && f.str("from") != alice.ID })
+	})
+
+	t.Run("floor control", func(t *testing.T) {
+		n := startNode(t, noLimits)
+		alice := n.newAgent(t, "alice")
+		bob := n.newAgent(t, "bob")
+		carol := n.newAgent(t, "carol")
+		claim := func(c *client, startedAt float64) {
+			c.send(map[string]any{"type": "RESPONDING_TO", "msg_id": "1-abcdef", "channel": "#general", "started_at": startedAt})
+		}
+		claimed := func(c *client, holder *client) frame {
+			f := c.nextMatch("FLOOR_CLAIMED by "+holder.Name, typeFor("FLOOR_CLAIMED", "holder", holder.ID))
+			require.Equal(t, "1-abcdef", f.str("msg_id"))
+			require.Equal(t, "#general", f.str("channel"))
+			require.Equal(t, holder.Name, f.str("holder_name"))
+			return f
+		}
+
+		claim(alice, 100) // no claim yet: granted
+		for _, c := range []*client{bob, carol} {
+			require.Equal(t, float64(100), claimed(c, alice)["started_at"])
+		}
+		alice.sync()
+		alice.requireNone("FLOOR_CLAIMED to the claimant", isType("FLOOR_CLAIMED"))
+
+		claim(bob, 200) // later start: denied
+		y := bob.next("YIELD")
+		require.Equal(t, alice.ID, y.str("holder"))
+		require.Equal(t, float64(100), y["holder_started_at"])
+		require.Equal(t, "Another agent claimed first", y.str("reason"))
+
+		claim(alice, 100) // the holder again: denied too
+		require.Equal(t, "Another agent claimed first", alice.next("YIELD").str("reason"))
+
+		claim(carol, 50) // earlier start: granted, the previous holder yields
+		claimed(alice, carol)
+		claimed(bob, carol)
+		y = alice.next("YIELD")
+		require.Equal(t, carol.ID, y.str("holder"))
+		require.Equal(t, float64(50), y["holder_started_at"])
+		require.Equal(t, "Earlier started_at timestamp", y.str("reason"))
+
+		// A MSG from the holder to the channel releases the claim.
+		carol.send(map[string]any{"type": "MSG", "to": "#general", "content": "my answer"})
+		bob.nextMatch("MSG", msgFrom(carol.ID))
+		claim(bob, 300)
+		claimed(carol, bob)
+
+		// Unidentified sockets are ignored.
+		anon := n.dial(t)
+		claim(anon, 1)
+		anon.sync()
+		anon.requireNone("answer to an unidentified RESPONDING_TO", func(f frame) bool { return f.typ() == "ERROR" || f.typ() == "YIELD" })
 	})
 
 	t.Run("direct message to an unknown agent", func(t *testing.T) {
@@ -427,6 +529,12 @@ func TestConformance(t *testing.T) {
 			require.Equal(t, "alice", nc.str("old_nick"))
 			require.Equal(t, "neo", nc.str("new_nick"))
 		}
+		// Once per shared channel, and the agent once more (§10.2).
+		alice.sync()
+		bob.sync()
+		isNick := typeFor("NICK_CHANGED", "agent_id", alice.ID)
+		require.Equal(t, 2, bob.count(isNick), "bob shares 3 channels with alice")
+		require.Equal(t, 3, alice.count(isNick), "alice is in 3 channels, plus her own copy")
 		alice.send(map[string]any{"type": "MSG", "to": "#general", "content": "I am neo"})
 		require.Equal(t, "neo", bob.nextMatch("MSG", msgFrom(alice.ID)).str("from_name"))
 	})
@@ -473,6 +581,11 @@ func TestConformance(t *testing.T) {
 		alice.nextMatch("AGENT_JOINED #proj", func(f frame) bool {
 			return f.typ() == "AGENT_JOINED" && f.str("agent") == bob.ID && f.str("channel") == "#proj"
 		})
+		for _, c := range []*client{alice, bob} {
+			c.nextMatch("joined notice", func(f frame) bool {
+				return msgFrom("@server")(f) && f.str("to") == "#proj" && f.str("content") == "bob joined #proj"
+			})
+		}
 	})
 
 	t.Run("invite-only channel", func(t *testing.T) {
@@ -954,11 +1067,76 @@ func TestConformance(t *testing.T) {
 
 		n.cancel()
 		for _, c := range []*client{unidentified, pending, eph, keyed} {
-			require.Equal(t, 1001, c.closeCode())
+			ce := c.closeError()
+			require.Equal(t, 1001, ce.Code)
+			require.Equal(t, "Server shutting down", ce.Text)
 		}
 		require.NoError(t, n.stop(), "Run returns nil after a clean shutdown")
 		_, _, err := (&websocket.Dialer{HandshakeTimeout: time.Second}).Dial(n.URL, nil)
 		require.Error(t, err, "nothing listens after shutdown")
+	})
+
+	t.Run("Close stops a running node", func(t *testing.T) {
+		n := startNode(t)
+		c := n.newAgent(t, "agent")
+		require.NoError(t, n.Srv.Close())
+		require.Equal(t, 1001, c.closeCode())
+		require.NoError(t, n.Srv.Close(), "Close is idempotent")
+		require.NoError(t, n.stop())
+	})
+
+	t.Run("unidentified sockets time out", func(t *testing.T) {
+		n := startNode(t, func(c *node.Config) { c.IdentifyTimeout = 200 * time.Millisecond })
+		idle := n.dial(t)
+		agent := n.newAgent(t, "agent")
+		ce := idle.closeError()
+		require.Equal(t, 1000, ce.Code)
+		require.Equal(t, "Identify timeout", ce.Text)
+		agent.sync() // identified sockets stay
+	})
+
+	t.Run("slow consumer is closed with 1013", func(t *testing.T) {
+		n := startNode(t, noLimits, func(c *node.Config) { c.SendQueue = 8 })
+		// A raw socket that stops reading after WELCOME.
+		slow, _, err := dialer.Dial(n.URL, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { slow.Close() })
+		require.NoError(t, slow.WriteMessage(websocket.TextMessage, []byte(`{"type":"IDENTIFY","name":"slow"}`)))
+		sender := n.newAgent(t, "sender")
+		// Enough 4 KiB messages to fill the loopback socket buffers and then
+		// the 8-frame queue.
+		content := strings.Repeat("x", 4000)
+		for range 5000 {
+			sender.send(map[string]any{"type": "MSG", "to": "#general", "content": content})
+		}
+		sender.sync()
+		// Now drain: what was buffered arrives, then the close.
+		require.NoError(t, slow.SetReadDeadline(time.Now().Add(15*time.Second)))
+		var rerr error
+		for rerr == nil {
+			_, _, rerr = slow.ReadMessage()
+		}
+		var ce *websocket.CloseError
+		require.True(t, errors.As(rerr, &ce), "read ended without a close frame: %v", rerr)
+		require.Equal(t, 1013, ce.Code)
+		require.Equal(t, "Slow consumer", ce.Text)
+		sender.sync() // the sender is not affected
+	})
+
+	t.Run("per-IP cap reads X-Forwarded-For only behind a trusted proxy", func(t *testing.T) {
+		for _, trust := range []bool{false, true} {
+			n := startNode(t, func(c *node.Config) { c.MaxConnsPerIP, c.TrustProxy = 1, trust })
+			first := dialHeader(t, n.URL, http.Header{"X-Forwarded-For": {"203.0.113.1"}})
+			first.sync()
+			second := dialHeader(t, n.URL, http.Header{"X-Forwarded-For": {"203.0.113.2, 10.0.0.1"}})
+			if trust {
+				second.sync() // another client address: admitted
+				third := dialHeader(t, n.URL, http.Header{"X-Forwarded-For": {"203.0.113.1"}})
+				require.Equal(t, 1008, third.closeCode())
+			} else {
+				require.Equal(t, 1008, second.closeCode(), "a spoofed header must not dodge the cap")
+			}
+		}
 	})
 
 	t.Run("data dir is locked", func(t *testing.T) {

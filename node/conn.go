@@ -53,6 +53,8 @@ type closeReq struct {
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	ip := s.clientIP(r)
+	// The per-IP slot is taken before the upgrade, under the lock, so
+	// concurrent dials cannot all slip under the cap.
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -60,11 +62,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	overIP := s.cfg.MaxConnsPerIP > 0 && s.perIP[ip] >= s.cfg.MaxConnsPerIP
+	if !overIP {
+		s.perIP[ip]++
+	}
 	s.mu.Unlock()
 
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		s.log.Debug("upgrade failed", "ip", ip, "err", err)
+		if !overIP {
+			s.releaseIP(ip)
+		}
 		return
 	}
 	if overIP {
@@ -91,12 +99,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	if s.closed {
+		s.releaseIPLocked(ip)
 		s.mu.Unlock()
 		ws.Close()
 		return
 	}
 	s.conns[c] = struct{}{}
-	s.perIP[ip]++
 	s.wg.Add(2)
 	s.mu.Unlock()
 	c.log.Debug("connected", "ip", ip)
@@ -248,5 +256,20 @@ func (c *conn) waitClosed(ctx context.Context) bool {
 		return true
 	case <-ctx.Done():
 		return false
+	}
+}
+
+func (s *Server) releaseIP(ip string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.releaseIPLocked(ip)
+}
+
+// releaseIPLocked gives back one per-IP slot. Caller holds s.mu.
+func (s *Server) releaseIPLocked(ip string) {
+	if n := s.perIP[ip]; n <= 1 {
+		delete(s.perIP, ip)
+	} else {
+		s.perIP[ip] = n - 1
 	}
 }

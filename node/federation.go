@@ -60,9 +60,9 @@ type Event struct {
 type Federation interface {
 	// Publish reports a local event. Fire and forget.
 	Publish(ev Event)
-	// SendDirect delivers an encoded frame to agent id on whichever node
-	// hosts it, or returns ErrNoRoute.
-	SendDirect(ctx context.Context, id string, frame []byte) error
+	// SendDirect delivers an encoded frame from a local agent to agent id
+	// on whichever node hosts it, or returns ErrNoRoute.
+	SendDirect(ctx context.Context, from AgentRecord, id string, frame []byte) error
 	// Serve is called before the first local agent joins a channel: the
 	// federation starts carrying it and seeds its history from a peer. It
 	// returns when done or after a short bound; it must not fail the JOIN.
@@ -80,4 +80,4 @@ func (Noop) Publish(Event) {}
 func (Noop) Serve(context.Context, string) {}
 
 // SendDirect reports that no other node exists.
-func (Noop) SendDirect(context.Context, string, []byte) error { return ErrNoRoute }
+func (Noop) SendDirect(context.Context, AgentRecord, string, []byte) error { return ErrNoRoute }

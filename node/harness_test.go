@@ -173,7 +173,13 @@ func (n *testNode) dial(t testing.TB) *client {
 
 func dialURL(t testing.TB, url string) *client {
 	t.Helper()
-	ws, _, err := dialer.Dial(url, nil)
+	return dialHeader(t, url, nil)
+}
+
+// dialHeader connects with extra request headers.
+func dialHeader(t testing.TB, url string, h http.Header) *client {
+	t.Helper()
+	ws, _, err := dialer.Dial(url, h)
 	require.NoError(t, err, "dial %s", url)
 	c := &client{tb: t, ws: ws, notify: make(chan struct{}, 1), done: make(chan struct{})}
 	go c.readLoop()

@@ -11,6 +11,9 @@ import (
 // except the sender, buffer, mesh) or to an agent (target and echo).
 func (s *Server) handleMsg(c *conn, a *agent, m *protocol.Msg, now time.Time) *protocol.Error {
 	if s.cfg.RateLimits && now.Sub(c.lastMsg) < s.cfg.MsgInterval {
+		if s.cfg.MsgInterval == time.Second {
+			return protocol.Errorf(protocol.CodeRateLimited, "Rate limit exceeded (max 1 message per second)")
+		}
 		return protocol.Errorf(protocol.CodeRateLimited, "Rate limit exceeded (max 1 message per %s)", s.cfg.MsgInterval)
 	}
 	c.lastMsg = now // consumed even if routing fails, as the original does
@@ -25,7 +28,7 @@ func (s *Server) handleMsg(c *conn, a *agent, m *protocol.Msg, now time.Time) *p
 	}
 	if m.To[0] == '@' {
 		s.mu.RUnlock()
-		return s.routeDirect(c, f)
+		return s.routeDirect(c, a.record(), f)
 	}
 	ch := s.channels[m.To]
 	if ch == nil {
@@ -56,7 +59,7 @@ func (s *Server) handleMsg(c *conn, a *agent, m *protocol.Msg, now time.Time) *p
 
 // routeDirect delivers a DM to a local agent (by ID, else by exact name),
 // or through the mesh; the sender gets an echo (§9.1 historical relay).
-func (s *Server) routeDirect(c *conn, f protocol.MsgFrame) *protocol.Error {
+func (s *Server) routeDirect(c *conn, from AgentRecord, f protocol.MsgFrame) *protocol.Error {
 	target := s.lookupAgent(f.To[1:])
 	if target != nil {
 		f.To = target.agent.at()
@@ -67,7 +70,7 @@ func (s *Server) routeDirect(c *conn, f protocol.MsgFrame) *protocol.Error {
 	}
 	if target != nil {
 		target.send(b)
-	} else if err := s.fed.SendDirect(s.ctx, f.To[1:], b); err != nil {
+	} else if err := s.fed.SendDirect(s.ctx, from, f.To[1:], b); err != nil {
 		if !errors.Is(err, ErrNoRoute) {
 			c.log.Warn("direct message not delivered", "to", f.To, "err", err)
 		}
@@ -102,6 +105,7 @@ func (s *Server) handleFileChunk(c *conn, a *agent, m *protocol.FileChunk, now t
 	id := m.To[1:]
 	s.mu.RLock()
 	target := s.agents[id]
+	from := a.record()
 	s.mu.RUnlock()
 	f := &protocol.FileChunkFrame{Type: protocol.TypeFileChunk, TS: now.UnixMilli(), From: a.at(), To: m.To, Content: m.Content}
 	b, err := protocol.Encode(f)
@@ -112,7 +116,7 @@ func (s *Server) handleFileChunk(c *conn, a *agent, m *protocol.FileChunk, now t
 		target.send(b)
 		return nil
 	}
-	if err := s.fed.SendDirect(s.ctx, id, b); err != nil {
+	if err := s.fed.SendDirect(s.ctx, from, id, b); err != nil {
 		return protocol.Errorf(protocol.CodeAgentNotFound, "Agent %s not found", m.To)
 	}
 	return nil

@@ -229,7 +229,7 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		switch {
-		case r.Method == http.MethodGet && r.URL.Path == "/health" && r.URL.RawQuery == "":
+		case r.Method == http.MethodGet && r.URL.Path == "/health" && r.URL.RawQuery == "" && !r.URL.ForceQuery:
 			s.serveHealth(w)
 		case r.Method == http.MethodGet && r.URL.Path == "/api/connections":
 			s.serveConnections(w, r)

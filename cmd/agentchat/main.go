@@ -35,6 +35,7 @@ func newApp() *cli.App {
 			nodeCommand(),
 			identityCommand(),
 			testnetCommand(),
+			benchCommand(),
 		},
 	}
 }
