@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -1097,16 +1098,25 @@ func TestConformance(t *testing.T) {
 
 	t.Run("slow consumer is closed with 1013", func(t *testing.T) {
 		n := startNode(t, noLimits, func(c *node.Config) { c.SendQueue = 8 })
-		// A raw socket that stops reading after WELCOME.
-		slow, _, err := dialer.Dial(n.URL, nil)
+		// A raw socket that stops reading after WELCOME, with a small fixed
+		// receive buffer so the node's writes back up quickly.
+		d := dialer
+		d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				err = c.(*net.TCPConn).SetReadBuffer(4096)
+			}
+			return c, err
+		}
+		slow, _, err := d.Dial(n.URL, nil)
 		require.NoError(t, err)
 		t.Cleanup(func() { slow.Close() })
 		require.NoError(t, slow.WriteMessage(websocket.TextMessage, []byte(`{"type":"IDENTIFY","name":"slow"}`)))
 		sender := n.newAgent(t, "sender")
-		// Enough 4 KiB messages to fill the loopback socket buffers and then
-		// the 8-frame queue.
+		// Enough 4 KiB messages to fill the node's socket send buffer (at
+		// most 4 MiB here) and then the 8-frame queue.
 		content := strings.Repeat("x", 4000)
-		for range 5000 {
+		for range 2000 {
 			sender.send(map[string]any{"type": "MSG", "to": "#general", "content": content})
 		}
 		sender.sync()
