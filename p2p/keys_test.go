@@ -80,5 +80,5 @@ func TestAddrsOfWildcardListener(t *testing.T) {
 	}
 	b := newHost(t)
 	require.NoError(t, b.Connect(t.Context(), addrs[0]))
-	require.Contains(t, b.Peers(), a.ID())
+	require.Contains(t, b.Peers(), a.ID()) // the dialler's side is up when Connect returns
 }
