@@ -190,12 +190,12 @@ func TestConformance(t *testing.T) {
 		n := startNode(t, noLimits)
 		alice := n.newKeyAgent(t, "alice")
 		bob := n.newAgent(t, "bob")
-		var ids []string
+		var live []frame
 		for i := range 5 {
 			alice.send(map[string]any{"type": "MSG", "to": "#general", "content": fmt.Sprintf("m%d", i), "sig": "c2ln"})
 			m := bob.nextMatch("live MSG", msgFrom(alice.ID))
 			require.Equal(t, fmt.Sprintf("m%d", i), m.str("content"))
-			ids = append(ids, m.str("msg_id"))
+			live = append(live, m)
 		}
 
 		carol := n.newAgent(t, "carol")
@@ -218,7 +218,8 @@ func TestConformance(t *testing.T) {
 			r := carol.nextMatch("replayed MSG", msgFrom(alice.ID))
 			require.Equal(t, true, r["replay"], "replayed frames carry replay:true: %v", r)
 			require.Equal(t, fmt.Sprintf("m%d", i), r.str("content"), "replay keeps the order")
-			require.Equal(t, ids[i], r.str("msg_id"), "replay keeps msg_id")
+			require.Equal(t, live[i].str("msg_id"), r.str("msg_id"), "replay keeps msg_id")
+			require.Equal(t, live[i]["ts"], r["ts"], "replay keeps the original ts")
 			require.Equal(t, "c2ln", r.str("sig"))
 			require.Greater(t, r.seq(), joined.seq(), "replay follows JOINED")
 		}
@@ -861,8 +862,7 @@ func TestConformance(t *testing.T) {
 		w := second.dial(t).identifyKey("agent", priv)
 		require.Equal(t, "@"+identity.AgentID(pem), w.str("agent_id"))
 		require.Equal(t, true, w["verified"])
-		other, otherPEM := newKey(t)
-		_ = other
+		_, otherPEM := newKey(t)
 		c := second.dial(t)
 		c.send(map[string]any{"type": "IDENTIFY", "name": "stranger", "pubkey": otherPEM})
 		c.nextError("NOT_ALLOWED", "pubkey not in allowlist")
@@ -1087,7 +1087,7 @@ func TestConformance(t *testing.T) {
 	})
 
 	t.Run("unidentified sockets time out", func(t *testing.T) {
-		n := startNode(t, func(c *node.Config) { c.IdentifyTimeout = 200 * time.Millisecond })
+		n := startNode(t, func(c *node.Config) { c.IdentifyTimeout = 500 * time.Millisecond })
 		idle := n.dial(t)
 		agent := n.newAgent(t, "agent")
 		ce := idle.closeError()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -97,7 +98,7 @@ func peerIDOf(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	defer dd.Close()
-	return p2p.PeerIDFromKey(dd.Key.Public().([]byte))
+	return p2p.PeerIDFromKey(dd.Key.Public().(ed25519.PublicKey))
 }
 
 // ports returns node i's websocket and libp2p ports.
