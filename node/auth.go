@@ -198,6 +198,7 @@ func (s *Server) register(c *conn, a *agent, pubkey string) {
 		}
 		ch.mu.Unlock()
 	}
+	rec := a.record()
 	s.mu.Unlock()
 	for _, name := range firstHere {
 		s.fed.Serve(s.ctx, name) // carry it and backfill, as an explicit JOIN does
@@ -211,13 +212,12 @@ func (s *Server) register(c *conn, a *agent, pubkey string) {
 		s.notice("#general", oldAgent.name+" went offline")
 	}
 	c.log = c.log.With("agent", a.id)
-	c.log.Info("agent online", "name", a.name, "verified", a.verified, "ephemeral", pubkey == "")
-	rec := a.record()
+	c.log.Info("agent online", "name", rec.Name, "verified", rec.Verified, "ephemeral", pubkey == "")
 	s.fed.Publish(Event{Kind: EventAgentOnline, Agent: rec})
 	for _, ch := range joined {
 		s.fed.Publish(Event{Kind: EventJoin, Agent: rec, Channel: ch.name})
 	}
-	s.notice("#general", a.name+" came online")
+	s.notice("#general", rec.Name+" came online")
 }
 
 // disconnect forgets a closed connection: its socket bookkeeping, and its

@@ -162,10 +162,11 @@ func (s *Server) handleListAgents(c *conn, name string) *protocol.Error {
 
 // handleCreateChannel implements CREATE_CHANNEL (§8.4).
 func (s *Server) handleCreateChannel(c *conn, a *agent, m *protocol.CreateChannel) *protocol.Error {
+	s.mu.Lock()
 	if !a.verified {
+		s.mu.Unlock()
 		return protocol.Errorf(protocol.CodeAuthRequired, "Only verified agents can create channels")
 	}
-	s.mu.Lock()
 	if s.channels[m.Channel] != nil {
 		s.mu.Unlock()
 		return protocol.Errorf(protocol.CodeChannelExists, "Channel %s already exists", m.Channel)

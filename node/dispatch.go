@@ -127,13 +127,13 @@ func (s *Server) dispatch(c *conn, m protocol.Message, now time.Time) *protocol.
 		}
 		return s.handleVerifyResponse(c, a, m)
 	case *protocol.SearchSkills:
-		return s.market.Handle(s.ctx, a.caller(), m, courier{s: s, c: c})
+		return s.market.Handle(s.ctx, s.callerOf(a), m, courier{s: s, c: c})
 	}
 	// Everything left is a signed marketplace or agentcourt operation (T2).
 	if a.pubkey == "" {
 		return errSigRequired
 	}
-	return s.market.Handle(s.ctx, a.caller(), m, courier{s: s, c: c})
+	return s.market.Handle(s.ctx, s.callerOf(a), m, courier{s: s, c: c})
 }
 
 // courier is the Courier the market uses for one call.
@@ -161,4 +161,11 @@ func (s *Server) handleCaptchaResponse(c *conn) *protocol.Error {
 	}
 	// The captcha gate is off on this node, so no captcha is ever pending.
 	return protocol.Errorf(protocol.CodeCaptchaExpired, "Captcha not found or expired")
+}
+
+// callerOf snapshots a's mutable fields (name, verified) under the lock.
+func (s *Server) callerOf(a *agent) Caller {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return a.caller()
 }
