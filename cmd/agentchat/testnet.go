@@ -71,7 +71,8 @@ func runTestnet(c *cli.Context) error {
 
 // printMesh prints the table of nodes, and with --json the summary line.
 func printMesh(c *cli.Context, nodes []meshNode, dir string) {
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	out := c.App.Writer
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NODE\tWEBSOCKET\tPEER ID\tMULTIADDR")
 	for i, n := range nodes {
 		addr := ""
@@ -81,9 +82,9 @@ func printMesh(c *cli.Context, nodes []meshNode, dir string) {
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", i, n.WS, n.PeerID, addr)
 	}
 	w.Flush()
-	fmt.Printf("data dirs under %s; Ctrl-C stops the mesh\n", dir)
+	fmt.Fprintf(out, "data dirs under %s; Ctrl-C stops the mesh\n", dir)
 	if c.Bool("json") {
 		b, _ := json.Marshal(map[string]any{"nodes": nodes})
-		fmt.Println(string(b))
+		fmt.Fprintln(out, string(b))
 	}
 }
