@@ -13,6 +13,7 @@ type agent struct {
 	statusText *string
 	channels   map[*channel]struct{}
 	proof      *SessionProof
+	callbacks  []callback // pending @@cb timers; dropped on disconnect
 }
 
 // at is the agent's wire reference, "@id".

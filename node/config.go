@@ -106,6 +106,9 @@ type Config struct {
 	GenesisID string
 	// Motd is the initial message of the day.
 	Motd string
+	// Secrets are the operator's secret values by name (SecretsFromEnv);
+	// agent text containing them is redacted, as are the built-in patterns.
+	Secrets map[string]string
 }
 
 // DefaultConfig returns the settings of DESIGN.md "Compatibility decisions".

@@ -1249,3 +1249,19 @@ func keys(m map[string]any) []string {
 	}
 	return out
 }
+
+// Callback markers (§9.4) are stripped before routing and fire back to the
+// author only.
+func TestCallbackFiresToAuthorOnly(t *testing.T) {
+	n := startNode(t, noLimits)
+	a := n.newAgent(t, "alice")
+	b := n.newAgent(t, "bob")
+	a.send(map[string]any{"type": "MSG", "to": "#general", "content": "brb @@cb:0.1s@@check the build"})
+	m := b.nextMatch("stripped message", msgFrom(a.ID))
+	require.Equal(t, "brb", m.str("content"))
+	fire := a.nextMatch("callback fire", func(f frame) bool { return f.typ() == "MSG" && f.str("from") == "@server" && f.has("cb_id") })
+	require.Equal(t, "@@cb-fire@@check the build", fire.str("content"))
+	require.Equal(t, a.ID, fire.str("to"))
+	require.Equal(t, a.ID, fire.str("cb_origin"))
+	b.requireNone("callback fire at another agent", func(f frame) bool { return f.has("cb_id") })
+}

@@ -18,9 +18,26 @@ func (s *Server) handleMsg(c *conn, a *agent, m *protocol.Msg, now time.Time) *p
 	}
 	c.lastMsg = now // consumed even if routing fails, as the original does
 
+	content, redacted := s.redact.redact(m.Content)
+	if redacted {
+		c.log.Warn("secret redacted from message", "to", m.To)
+	}
+	cleaned, cbs := extractCallbacks(content, now)
+	if cleaned != "" || len(cbs) > 0 {
+		content = cleaned // else: markers without a usable callback; keep the text
+	}
+	if len(cbs) > 0 {
+		s.mu.Lock()
+		a.addCallbacks(cbs)
+		s.mu.Unlock()
+		if content == "" {
+			return nil // only markers: nothing to route
+		}
+	}
+
 	s.mu.RLock()
 	f := protocol.MsgFrame{Type: protocol.TypeMsg, TS: now.UnixMilli(), From: a.at(), FromName: a.name,
-		To: m.To, Content: m.Content, MsgID: newMsgID(now.UnixMilli()), Verified: boolPtr(a.verified),
+		To: m.To, Content: content, MsgID: newMsgID(now.UnixMilli()), Verified: boolPtr(a.verified),
 		Sig: m.Sig, InReplyTo: m.InReplyTo}
 	if m.Sig != "" && m.TS != 0 {
 		ts := m.TS

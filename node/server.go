@@ -30,6 +30,7 @@ type Server struct {
 	upgrader websocket.Upgrader
 	started  time.Time
 	access   *access
+	redact   *redactor
 
 	ctx    context.Context // lifetime of the server; set by Run
 	cancel context.CancelFunc
@@ -91,6 +92,7 @@ func New(cfg Config) (*Server, error) {
 		s.motd = &m
 	}
 	s.access = newAccess(cfg.Store)
+	s.redact = newRedactor(cfg.Secrets)
 	s.upgrader = websocket.Upgrader{
 		// Agents are not browsers, and the original accepts every origin.
 		CheckOrigin:     func(*http.Request) bool { return true },

@@ -26,6 +26,7 @@ func (s *Server) sweep(ctx context.Context) {
 			s.expireChallenges(now)
 			s.expireVerifies(now)
 			s.expireFloors(now)
+			s.fireCallbacks(now)
 		}
 	}
 }

@@ -118,6 +118,7 @@ func nodeConfig(c *cli.Context) (testnet.NodeConfig, error) {
 	cfg.Notices = !c.Bool("no-notices")
 	cfg.Motd = c.String("motd")
 	cfg.TLSCert, cfg.TLSKey = c.String("tls-cert"), c.String("tls-key")
+	cfg.Secrets = node.SecretsFromEnv(os.Environ())
 
 	if c.IsSet("p2p-listen") || !c.Bool("local") {
 		pc.Listen = c.StringSlice("p2p-listen")
