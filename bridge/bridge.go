@@ -27,7 +27,11 @@ type Bridge struct {
 
 	srv *node.Server // set by Run
 	ctx context.Context
-	wg  sync.WaitGroup
+	// pubCtx outlives ctx by the final flush: publishing stops only after
+	// the goodbye.
+	pubCtx  context.Context
+	wg      sync.WaitGroup
+	flushed sync.WaitGroup // the publisher, drained at shutdown
 
 	out outbox
 
@@ -74,6 +78,9 @@ func New(cfg Config, host *p2p.Host) *Bridge {
 // Run carries srv's traffic over the mesh until ctx ends.
 func (b *Bridge) Run(ctx context.Context, srv *node.Server) error {
 	b.srv, b.ctx = srv, ctx
+	pubCtx, stopPub := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPub()
+	b.pubCtx = pubCtx
 	if err := b.host.SetValidator(rosterTopic, b.validateRoster); err != nil {
 		return fmt.Errorf("roster validator: %w", err)
 	}
@@ -98,12 +105,28 @@ func (b *Bridge) Run(ctx context.Context, srv *node.Server) error {
 		}
 	}
 	b.spawn(func() { b.readRoster(sub) })
-	b.spawn(b.publishLoop)
+	b.flushed.Add(1)
+	b.spawn(func() { defer b.flushed.Done(); b.publishLoop() })
 	b.spawn(b.tick)
+	b.spawn(func() { // bound the final flush
+		<-ctx.Done()
+		t := time.NewTimer(b.cfg.RequestTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			stopPub()
+		case <-pubCtx.Done():
+		}
+	})
 	b.publishSnapshot()
 	<-ctx.Done()
-	sub.Cancel()
+	// Leaving: publish what the node still queued (its agents' departures),
+	// then say goodbye so peers drop this node now rather than at NodeTTL.
 	b.out.close()
+	b.flushed.Wait()
+	b.publishRoster(rosterEnvelope{Kind: kindBye})
+	stopPub()
+	sub.Cancel()
 	b.mu.Lock()
 	for _, c := range b.channels {
 		c.sub.Cancel()

@@ -268,7 +268,17 @@ func TestReplayIsTheSameOnEveryNode(t *testing.T) {
 func TestRestartedNodeResumesDelivery(t *testing.T) {
 	net := startMesh(t, 3, nil)
 	a := connect(t, net, 0, "alice", newKey(t))
+	gone := connect(t, net, 2, "gone", nil)
+	waitListed(t, a, "#general", gone.ID)
 	require.NoError(t, net.Nodes[2].Close())
+	// The node says goodbye on the way out: its agents leave everywhere.
+	for {
+		f, err := a.Next(ctxFor(t, 10*time.Second), "AGENT_LEFT")
+		require.NoError(t, err)
+		if f.String("agent") == "@"+gone.ID {
+			break
+		}
+	}
 	ctx := ctxFor(t, 30*time.Second)
 	require.NoError(t, net.Restart(ctx, 2))
 	require.NoError(t, net.WaitMesh(ctx, 20*time.Second))

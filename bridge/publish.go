@@ -53,8 +53,8 @@ func (b *Bridge) publishMsg(ev node.Event) {
 		b.log.Error("encode channel envelope", "err", err)
 		return
 	}
-	if err := c.topic.Publish(b.ctx, data); err != nil {
-		if b.ctx.Err() == nil {
+	if err := c.topic.Publish(b.pubCtx, data); err != nil {
+		if b.pubCtx.Err() == nil {
 			b.count(func(s *Stats) { s.Lost++ })
 			b.log.Warn("publish channel message", "channel", ev.Channel, "err", err)
 		}
@@ -110,7 +110,7 @@ func (b *Bridge) publishRoster(env rosterEnvelope) {
 		b.log.Error("encode roster envelope", "err", err)
 		return
 	}
-	if err := topic.Publish(b.ctx, data); err != nil && b.ctx.Err() == nil {
+	if err := topic.Publish(b.pubCtx, data); err != nil && b.pubCtx.Err() == nil {
 		b.log.Warn("publish roster", "kind", env.Kind, "err", err)
 	}
 }

@@ -76,7 +76,7 @@ func (b *Bridge) applyRoster(from string, env rosterEnvelope) {
 		b.nodes[from] = n
 	}
 	n.lastSeen = time.Now()
-	gap := env.Seq > n.seq+1 || (env.Kind == kindBeat && env.Seq > n.seq)
+	gap := env.Kind != kindBye && (env.Seq > n.seq+1 || (env.Kind == kindBeat && env.Seq > n.seq))
 	if env.Kind != kindBeat && env.Seq <= n.seq && env.Kind != kindSnapshot {
 		b.mu.Unlock()
 		return // already applied (a replayed delta)
@@ -94,6 +94,13 @@ func (b *Bridge) applyRoster(from string, env rosterEnvelope) {
 	b.mu.Unlock()
 
 	switch env.Kind {
+	case kindBye:
+		b.mu.Lock()
+		delete(b.nodes, from)
+		b.mu.Unlock()
+		b.log.Info("node left the mesh", "peer", short(from))
+		b.srv.RemoveNode(from)
+		return
 	case kindUp:
 		b.upsert(from, *env.Agent)
 	case kindDown:

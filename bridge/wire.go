@@ -58,6 +58,7 @@ const (
 	kindBeat     = "hb"   // this node is alive; Seq is its latest roster seq
 	kindSnapshot = "snap" // the whole roster of this node
 	kindChannel  = "chan" // channel metadata (creation, invites)
+	kindBye      = "bye"  // this node is leaving the mesh
 )
 
 // rosterEnvelope is one message on the roster topic.

@@ -68,25 +68,40 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		dd.Close()
 		return nil, err
 	}
+	// Shutdown runs in the order of STYLE.md §4: the websocket server stops
+	// (agents get 1001, their departures reach the bridge's outbox), the
+	// bridge flushes and tells the mesh it is leaving, the host closes, the
+	// datastore closes last. Each stage has its own context.
 	ctx, cancel := context.WithCancel(ctx)
+	srvCtx, stopSrv := context.WithCancel(context.Background())
+	brCtx, stopBr := context.WithCancel(context.Background())
+	hostCtx, stopHost := context.WithCancel(context.Background())
 	n := &Node{Data: dd, Host: host, Bridge: br, Server: srv, cancel: cancel, done: make(chan struct{})}
-	var wg sync.WaitGroup
-	run := func(name string, f func() error) {
-		wg.Add(1)
+	stage := func(name string, f func() error) chan struct{} {
+		done := make(chan struct{})
 		go func() {
-			defer wg.Done()
+			defer close(done)
 			if err := f(); err != nil && !errors.Is(err, context.Canceled) {
 				n.setErr(fmt.Errorf("%s: %w", name, err))
-				cancel()
+				cancel() // a failed stage stops the whole node
 			}
 		}()
+		return done
 	}
-	run("libp2p host", func() error { return host.Run(ctx) })
-	run("bridge", func() error { return br.Run(ctx, srv) })
-	run("websocket server", func() error { return srv.Run(ctx) })
+	hostDone := stage("libp2p host", func() error { return host.Run(hostCtx) })
+	brDone := stage("bridge", func() error { return br.Run(brCtx, srv) })
+	srvDone := stage("websocket server", func() error { return srv.Run(srvCtx) })
 	go func() {
-		wg.Wait()
-		host.Close()
+		<-ctx.Done()
+		stopSrv()
+		<-srvDone
+		stopBr()
+		<-brDone
+		stopHost()
+		<-hostDone
+		if err := host.Close(); err != nil {
+			log.Debug("close libp2p host", "err", err)
+		}
 		if err := dd.Close(); err != nil {
 			n.setErr(fmt.Errorf("close data dir: %w", err))
 		}
