@@ -63,7 +63,7 @@ type Host struct {
 	running    bool                // Run is between start and shutdown
 	runCtx     context.Context     // Run's context while running
 	runCancel  context.CancelFunc  // ends Run; nil before Run
-	runWG      sync.WaitGroup      // Run's goroutines; Add only under mu while running
+	runWG      sync.WaitGroup      // Run's goroutines; Add by Run itself, or under mu while running
 	runDone    chan struct{}       // closed when Run returns; nil before Run
 
 	closeOnce sync.Once
@@ -302,6 +302,7 @@ type notifiee struct{ h *Host }
 func (n *notifiee) Listen(network.Network, ma.Multiaddr)      {}
 func (n *notifiee) ListenClose(network.Network, ma.Multiaddr) {}
 
+// Connected reports a peer's first connection to the OnPeer callbacks.
 func (n *notifiee) Connected(_ network.Network, c network.Conn) {
 	h := n.h
 	p := c.RemotePeer()
@@ -316,6 +317,8 @@ func (n *notifiee) Connected(_ network.Network, c network.Conn) {
 	}
 }
 
+// Disconnected reports a peer's last closed connection to the OnPeer
+// callbacks and wakes its keeper, if it is kept.
 func (n *notifiee) Disconnected(_ network.Network, c network.Conn) {
 	h := n.h
 	p := c.RemotePeer()
