@@ -605,12 +605,17 @@ func agentTarget(f fields) (id, key string, err *Error) {
 	return id, key, nil
 }
 
-func decodeAdminKick(f fields, _ Limits) (Message, *Error) {
-	id, key, err := agentTarget(f)
-	if err != nil {
-		return nil, err
+// moderation decodes the agent_id, admin_key and reason of KICK and BAN.
+func moderation(f fields) (id, key, reason string, err *Error) {
+	if id, key, err = agentTarget(f); err != nil {
+		return "", "", "", err
 	}
-	reason, err := f.optStr("reason", "reason must be a string")
+	reason, err = f.optStr("reason", "reason must be a string")
+	return id, key, reason, err
+}
+
+func decodeAdminKick(f fields, _ Limits) (Message, *Error) {
+	id, key, reason, err := moderation(f)
 	if err != nil {
 		return nil, err
 	}
@@ -618,11 +623,7 @@ func decodeAdminKick(f fields, _ Limits) (Message, *Error) {
 }
 
 func decodeAdminBan(f fields, _ Limits) (Message, *Error) {
-	id, key, err := agentTarget(f)
-	if err != nil {
-		return nil, err
-	}
-	reason, err := f.optStr("reason", "reason must be a string")
+	id, key, reason, err := moderation(f)
 	if err != nil {
 		return nil, err
 	}
