@@ -36,6 +36,17 @@ func newApp() *cli.App {
 			identityCommand(),
 			testnetCommand(),
 			benchCommand(),
+			sendCommand(),
+			listenCommand(),
+			channelsCommand(),
+			agentsCommand(),
+			verifyCommand(),
+			proposeCommand(),
+			acceptCommand(),
+			rejectCommand(),
+			completeCommand(),
+			disputeCommand(),
+			skillsCommand(),
 		},
 	}
 }

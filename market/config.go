@@ -1,0 +1,33 @@
+package market
+
+import (
+	"crypto/ed25519"
+	"log/slog"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+
+	"github.com/agentchat/mesh/ledger"
+)
+
+// Config holds a Machine's settings and collaborators.
+type Config struct {
+	// NodeKey countersigns receipts. Required.
+	NodeKey ed25519.PrivateKey
+	// Store keeps receipts durably. Required.
+	Store *ledger.Store
+	// Datastore keeps escrows and skills. Required.
+	Datastore datastore.Batching
+	// Hooks receives the escrow events of PROTOCOL.md §19; nil emits none.
+	Hooks *ledger.Hooks
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// MinAge refuses COMPLETE on a proposal younger than this (anti-gaming,
+	// as the original does); 0 turns the check off.
+	MinAge time.Duration
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// DefaultMinAge is the original's COMPLETE gate.
+const DefaultMinAge = 60 * time.Second

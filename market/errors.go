@@ -1,0 +1,17 @@
+package market
+
+import "github.com/agentchat/mesh/protocol"
+
+// Errors agents see. The INVALID_PROPOSAL messages are the original
+// store's reason codes, which clients match (PROTOCOL.md §11.2).
+var (
+	errBadSig       = protocol.Errorf(protocol.CodeVerificationFailed, "Invalid signature")
+	errUnverified   = protocol.Errorf(protocol.CodeAuthRequired, "The marketplace requires a verified identity")
+	errNotFound     = protocol.Errorf(protocol.CodeInvalidProposal, "PROPOSAL_NOT_FOUND")
+	errNotPending   = protocol.Errorf(protocol.CodeInvalidProposal, "PROPOSAL_NOT_PENDING")
+	errNotRecipient = protocol.Errorf(protocol.CodeInvalidProposal, "NOT_PROPOSAL_RECIPIENT")
+	errNotAccepted  = protocol.Errorf(protocol.CodeInvalidProposal, "PROPOSAL_NOT_ACCEPTED")
+	errNotParty     = protocol.Errorf(protocol.CodeInvalidProposal, "NOT_PROPOSAL_PARTY")
+	errUnavailable  = protocol.Errorf(protocol.CodeInvalidMsg, "Marketplace operation not supported on this node")
+	errStore        = protocol.Errorf(protocol.CodeInvalidMsg, "Settlement could not be stored; try again")
+)

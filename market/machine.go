@@ -1,0 +1,134 @@
+package market
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/agentchat/mesh/ledger"
+	"github.com/agentchat/mesh/protocol"
+)
+
+// Machine is the marketplace of one node: the proposals this node is
+// authoritative for (those its agents proposed), the skills registry, and
+// the node's view of every rating (a fold over the receipts it holds).
+//
+// Lock order: Machine.mu, then the ledger's own locks. mu is not held
+// across the durable receipt write, which is serialised by settleMu.
+type Machine struct {
+	cfg    Config
+	log    *slog.Logger
+	escrow *ledger.Escrow
+	skills *registry
+
+	settleMu sync.Mutex // one settlement at a time: store, then refold
+
+	mu        sync.Mutex // guards the fields below
+	proposals map[string]*proposal
+	receipts  []ledger.Receipt
+	table     *ledger.Table
+}
+
+// New loads the node's receipts, folds them and restores escrows and
+// skills. It starts nothing; Run expires proposals.
+func New(ctx context.Context, cfg Config) (*Machine, error) {
+	if cfg.Store == nil || cfg.Datastore == nil || len(cfg.NodeKey) == 0 {
+		return nil, fmt.Errorf("market config: store, datastore and node key are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := &Machine{cfg: cfg, log: log.With("component", "market"), proposals: map[string]*proposal{}}
+	receipts, err := cfg.Store.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load receipts: %w", err)
+	}
+	m.receipts = receipts
+	m.table = ledger.Fold(receipts)
+	m.escrow = ledger.NewEscrow(ledger.EscrowConfig{
+		Ratings:   func(agent string) float64 { return m.Rating(agent).Rating },
+		Persister: ledger.DatastoreEscrows{DS: cfg.Datastore},
+		Hooks:     cfg.Hooks,
+		Now:       cfg.Now,
+	})
+	if err := m.escrow.Load(ctx); err != nil {
+		return nil, fmt.Errorf("load escrows: %w", err)
+	}
+	if m.skills, err = loadRegistry(ctx, cfg.Datastore); err != nil {
+		return nil, err
+	}
+	m.log.Info("market loaded", "receipts", len(receipts), "agents", len(m.table.Ratings()))
+	return m, nil
+}
+
+// Run expires proposals past their deadline until ctx ends.
+func (m *Machine) Run(ctx context.Context, c Courier) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			m.expire(ctx, c)
+		}
+	}
+}
+
+// Rating is an agent's ("@id") standing in this node's fold.
+func (m *Machine) Rating(agent string) ledger.Rating {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.table.Get(agent)
+}
+
+// Table returns the current fold; it is immutable.
+func (m *Machine) Table() *ledger.Table {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.table
+}
+
+// Handle runs one marketplace frame from an authenticated agent. The node
+// has checked the agent is identified and, for signed operations, holds a
+// key; every signature is verified here against that key.
+func (m *Machine) Handle(ctx context.Context, from Caller, msg protocol.Message, c Courier) *protocol.Error {
+	switch msg := msg.(type) {
+	case *protocol.SearchSkills:
+		return m.search(from, msg, c)
+	case *protocol.RegisterSkills:
+		return m.register(ctx, from, msg, c)
+	case *protocol.Proposal:
+		return m.propose(from, msg, c)
+	case *protocol.Accept:
+		return m.accept(ctx, from, msg, c)
+	case *protocol.Reject:
+		return m.reject(from, msg, c)
+	case *protocol.Complete:
+		return m.complete(ctx, from, msg, c)
+	case *protocol.Dispute:
+		return m.dispute(ctx, from, msg, c)
+	}
+	return errUnavailable
+}
+
+// Stats feeds /health.
+func (m *Machine) Stats() (total int, byStatus map[string]int, agents int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	byStatus = map[string]int{}
+	seen := map[string]bool{}
+	for _, p := range m.proposals {
+		byStatus[p.status]++
+		seen[p.signed.From], seen[p.signed.To] = true, true
+	}
+	return len(m.proposals), byStatus, len(seen)
+}
+
+func (m *Machine) now() int64 { return m.cfg.Now().UnixMilli() }

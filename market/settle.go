@@ -1,0 +1,184 @@
+package market
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/agentchat/mesh/ledger"
+	"github.com/agentchat/mesh/protocol"
+)
+
+func newProposalID(ms int64) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "prop_" + strconv.FormatInt(ms, 36) + "_" + hex.EncodeToString(b[:])
+}
+
+// complete implements COMPLETE: either party of an accepted proposal that
+// is at least MinAge old.
+func (m *Machine) complete(ctx context.Context, from Caller, msg *protocol.Complete, c Courier) *protocol.Error {
+	if err := checkCaller(from, protocol.CompleteSigningString(msg.ProposalID, msg.Proof), msg.Sig); err != nil {
+		return err
+	}
+	o := ledger.Outcome{Kind: ledger.KindComplete, By: "@" + from.ID, Proof: msg.Proof, Sig: msg.Sig}
+	return m.settle(ctx, from, msg.ProposalID, o, c)
+}
+
+// dispute implements the legacy unilateral DISPUTE: either party of an
+// accepted proposal.
+func (m *Machine) dispute(ctx context.Context, from Caller, msg *protocol.Dispute, c Courier) *protocol.Error {
+	if err := checkCaller(from, protocol.DisputeSigningString(msg.ProposalID, msg.Reason), msg.Sig); err != nil {
+		return err
+	}
+	o := ledger.Outcome{Kind: ledger.KindDispute, By: "@" + from.ID, Reason: msg.Reason, Sig: msg.Sig}
+	return m.settle(ctx, from, msg.ProposalID, o, c)
+}
+
+// settle turns an accepted proposal into a receipt: built and countersigned,
+// stored durably, folded into the ratings, escrow settled, and only then
+// reported to both parties.
+func (m *Machine) settle(ctx context.Context, from Caller, id string, o ledger.Outcome, c Courier) *protocol.Error {
+	m.settleMu.Lock()
+	defer m.settleMu.Unlock()
+	now := m.now()
+	m.mu.Lock()
+	p := m.lookup(id, now)
+	switch {
+	case p == nil:
+		m.mu.Unlock()
+		return errNotFound
+	case o.Kind == ledger.KindComplete && m.cfg.MinAge > 0 && now-p.signed.CreatedAt < m.cfg.MinAge.Milliseconds():
+		left := (m.cfg.MinAge.Milliseconds() - (now - p.signed.CreatedAt) + 999) / 1000
+		m.mu.Unlock()
+		return protocol.Errorf(protocol.CodeRateLimited, "Proposal must be at least %ds old before completion (%ds remaining)",
+			int(m.cfg.MinAge.Seconds()), left)
+	case p.status != protocol.StatusAccepted:
+		m.mu.Unlock()
+		return errNotAccepted
+	case o.By != p.signed.From && o.By != "@"+p.toID():
+		m.mu.Unlock()
+		return errNotParty
+	}
+	o.SettledAt = now
+	signed, accept, fromPub, toPub := p.signed, *p.accept, p.fromPub, p.toPub
+	m.mu.Unlock()
+
+	r, err := ledger.Build(signed, accept, o, fromPub, toPub, m.cfg.NodeKey)
+	if err != nil {
+		m.log.Error("build receipt", "proposal", id, "err", err)
+		return errStore
+	}
+	if err := m.cfg.Store.Put(ctx, r); err != nil {
+		m.log.Error("store receipt", "proposal", id, "err", err)
+		return errStore
+	}
+	changes := m.fold(r)
+	if err := m.escrow.Settle(ctx, &r, changes); err != nil {
+		m.log.Warn("settle escrow", "proposal", id, "err", err)
+	}
+	status := protocol.StatusCompleted
+	if o.Kind == ledger.KindDispute {
+		status = protocol.StatusDisputed
+	}
+	m.mu.Lock()
+	p.status, p.updatedAt = status, now
+	m.mu.Unlock()
+
+	rc := json.RawMessage("null")
+	if changes != nil {
+		rc, _ = json.Marshal(changes)
+	}
+	stakes := protocol.EloStakes{Proposer: r.ProposerStake(), Acceptor: r.AcceptorStake()}
+	var frame any
+	if o.Kind == ledger.KindComplete {
+		frame = &protocol.CompleteFrame{Type: protocol.TypeComplete, TS: now, ProposalID: id, Status: status,
+			UpdatedAt: now, From: signed.From, To: signed.To, CompletedBy: o.By, CompletedAt: now,
+			Proof: strPtr(o.Proof), Sig: o.Sig, EloStakes: stakes, RatingChanges: rc}
+	} else {
+		frame = &protocol.DisputeFrame{Type: protocol.TypeDispute, TS: now, ProposalID: id, Status: status,
+			UpdatedAt: now, From: signed.From, To: signed.To, DisputedBy: o.By, DisputedAt: now,
+			Reason: o.Reason, Sig: o.Sig, EloStakes: stakes, RatingChanges: rc}
+	}
+	other := strings.TrimPrefix(signed.From, "@")
+	if other == from.ID {
+		other = strings.TrimPrefix(signed.To, "@")
+	}
+	c.Send(other, frame)
+	c.Reply(frame)
+	m.log.Info("settled", "proposal", id, "outcome", o.Kind, "by", from.ID)
+	return nil
+}
+
+// fold adds a receipt to the node's set and refolds: ratings are a pure
+// function of the receipts, so a late receipt is a refold, never a drift.
+// It returns r's rating changes, nil if r changed no rating (pair cooldown).
+func (m *Machine) fold(r ledger.Receipt) *ledger.RatingChanges {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.receipts = append(m.receipts, r)
+	m.table = ledger.Fold(m.receipts)
+	changes, _ := m.table.Changes(r.ID())
+	return changes
+}
+
+// Import adds receipts learned from elsewhere (gossip, a bundle): each is
+// verified and stored, duplicates are no-ops, and the ratings are refolded
+// once. It returns how many were new.
+func (m *Machine) Import(ctx context.Context, rs []ledger.Receipt) (int, error) {
+	m.settleMu.Lock()
+	defer m.settleMu.Unlock()
+	added := 0
+	for _, r := range rs {
+		had, err := m.cfg.Store.Has(ctx, r.ID())
+		if err != nil {
+			return added, err
+		}
+		if err := m.cfg.Store.Put(ctx, r); err != nil {
+			return added, err
+		}
+		if !had {
+			m.mu.Lock()
+			m.receipts = append(m.receipts, r)
+			m.mu.Unlock()
+			added++
+		}
+	}
+	if added > 0 {
+		m.mu.Lock()
+		m.table = ledger.Fold(m.receipts)
+		m.mu.Unlock()
+	}
+	return added, nil
+}
+
+// expire moves pending and accepted proposals past their deadline to
+// expired, releases their escrow and tells both parties.
+func (m *Machine) expire(ctx context.Context, c Courier) {
+	now := m.now()
+	var expired []*proposal
+	m.mu.Lock()
+	for _, p := range m.proposals {
+		was := p.status
+		if m.lookup(p.signed.ProposalID, now); p.status == protocol.StatusExpired && was != protocol.StatusExpired {
+			expired = append(expired, p)
+		}
+	}
+	m.mu.Unlock()
+	for _, p := range expired {
+		id := p.signed.ProposalID
+		if _, held := m.escrow.Get(id); held {
+			if err := m.escrow.Release(ctx, id, ledger.ReasonExpired); err != nil {
+				m.log.Warn("release escrow", "proposal", id, "err", err)
+			}
+		}
+		for _, party := range []string{strings.TrimPrefix(p.signed.From, "@"), p.toID()} {
+			c.Send(party, &protocol.MsgFrame{Type: protocol.TypeMsg, TS: now, From: "@server", FromName: "Server",
+				To: "@" + party, Content: "Proposal " + id + " expired"})
+		}
+		m.log.Info("proposal expired", "proposal", id)
+	}
+}
