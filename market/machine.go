@@ -132,3 +132,9 @@ func (m *Machine) Stats() (total int, byStatus map[string]int, agents int) {
 }
 
 func (m *Machine) now() int64 { return m.cfg.Now().UnixMilli() }
+
+// EscrowStatus returns the status of a proposal's escrow, if one was made.
+func (m *Machine) EscrowStatus(proposalID string) (string, bool) {
+	rec, ok := m.escrow.Get(proposalID)
+	return rec.Status, ok
+}

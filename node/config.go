@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/ipfs/go-datastore"
@@ -35,6 +36,9 @@ type Config struct {
 	Federation Federation
 	// Market handles the marketplace frames; nil refuses them.
 	Market Market
+	// HTTP, if set, serves the HTTP requests the node itself does not
+	// (neither an upgrade, /health nor /api/connections), e.g. the ledger.
+	HTTP *http.ServeMux
 	// Mesh, if set, fills the /health "mesh" block (peer ID, peers,
 	// counters of the federation).
 	Mesh func() any

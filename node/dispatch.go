@@ -136,13 +136,22 @@ func (s *Server) dispatch(c *conn, m protocol.Message, now time.Time) *protocol.
 	return s.market.Handle(s.ctx, s.callerOf(a), m, courier{s: s, c: c})
 }
 
-// courier is the Courier the market uses for one call.
+// courier is the Courier the market uses for one call; with no conn it
+// serves the market's own timers (Server.Courier).
 type courier struct {
 	s *Server
 	c *conn
 }
 
-func (k courier) Reply(frame any) { k.c.sendFrame(frame) }
+// Courier returns a Courier for frames a service sends on its own, such as
+// expiry notices: Send reaches local agents, Reply goes nowhere.
+func (s *Server) Courier() Courier { return courier{s: s} }
+
+func (k courier) Reply(frame any) {
+	if k.c != nil {
+		k.c.sendFrame(frame)
+	}
+}
 
 func (k courier) Send(id string, frame any) bool {
 	k.s.mu.RLock()

@@ -235,6 +235,8 @@ func (s *Server) Handler() http.Handler {
 			s.serveHealth(w)
 		case r.Method == http.MethodGet && r.URL.Path == "/api/connections":
 			s.serveConnections(w, r)
+		case s.cfg.HTTP != nil && routed(s.cfg.HTTP, r):
+			s.cfg.HTTP.ServeHTTP(w, r)
 		default:
 			w.Header().Set("Content-Type", "text/plain")
 			w.WriteHeader(http.StatusNotFound)
@@ -260,3 +262,10 @@ func (s *Server) clientIP(r *http.Request) string {
 }
 
 func nowMS() int64 { return time.Now().UnixMilli() }
+
+// routed reports whether mux has a pattern for r, so every other path keeps
+// the original's plain "Not Found".
+func routed(mux *http.ServeMux, r *http.Request) bool {
+	_, pattern := mux.Handler(r)
+	return pattern != ""
+}

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/agentchat/mesh/bridge"
+	"github.com/agentchat/mesh/ledger"
+	"github.com/agentchat/mesh/market"
 	"github.com/agentchat/mesh/node"
 	"github.com/agentchat/mesh/p2p"
 )
@@ -16,10 +18,14 @@ import (
 // NodeConfig is everything one full node needs.
 type NodeConfig struct {
 	DataDir string
-	Node    node.Config // Key, Store, Federation are filled in by StartNode
+	Node    node.Config // Key, Store, Federation, Market are filled in by StartNode
 	P2P     p2p.Config  // Key is filled in
 	Bridge  bridge.Config
-	Logger  *slog.Logger
+	// Market's NodeKey, Store, Datastore, Hooks and Logger are filled in.
+	Market market.Config
+	// Webhooks are URLs that receive the escrow events (PROTOCOL.md §19).
+	Webhooks []string
+	Logger   *slog.Logger
 }
 
 // Node is one running full node.
@@ -28,6 +34,8 @@ type Node struct {
 	Host   *p2p.Host
 	Bridge *bridge.Bridge
 	Server *node.Server
+	Market *market.Machine
+	Hooks  *ledger.Hooks
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -57,7 +65,14 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	cfg.Bridge.Logger = log
 	cfg.Bridge.AlwaysServe = append(append([]string{}, cfg.Node.Channels...), cfg.Node.VerifiedOnlyChannels...)
 	br := bridge.New(cfg.Bridge, host)
+	mk, hooks, hooksRun, err := startMarket(ctx, dd, cfg, log)
+	if err != nil {
+		host.Close()
+		dd.Close()
+		return nil, err
+	}
 	cfg.Node.Key, cfg.Node.Store, cfg.Node.Logger, cfg.Node.Federation = dd.Key, dd.Store, log, br
+	cfg.Node.Market, cfg.Node.HTTP = marketAdapter{mk}, mk.Handler()
 	cfg.Node.Mesh = func() any { return meshHealth(host, br) }
 	srv, err := node.New(cfg.Node)
 	if err == nil {
@@ -76,7 +91,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	srvCtx, stopSrv := context.WithCancel(context.Background())
 	brCtx, stopBr := context.WithCancel(context.Background())
 	hostCtx, stopHost := context.WithCancel(context.Background())
-	n := &Node{Data: dd, Host: host, Bridge: br, Server: srv, cancel: cancel, done: make(chan struct{})}
+	n := &Node{Data: dd, Host: host, Bridge: br, Server: srv, Market: mk, Hooks: hooks, cancel: cancel, done: make(chan struct{})}
 	stage := func(name string, f func() error) chan struct{} {
 		done := make(chan struct{})
 		go func() {
@@ -91,12 +106,16 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	hostDone := stage("libp2p host", func() error { return host.Run(hostCtx) })
 	brDone := stage("bridge", func() error { return br.Run(brCtx, srv) })
 	srvDone := stage("websocket server", func() error { return srv.Run(srvCtx) })
+	mkDone := stage("market", func() error { return mk.Run(srvCtx, srv.Courier()) })
+	hooksDone := stage("webhooks", func() error { return hooksRun(brCtx) })
 	go func() {
 		<-ctx.Done()
 		stopSrv()
 		<-srvDone
+		<-mkDone
 		stopBr()
 		<-brDone
+		<-hooksDone
 		stopHost()
 		<-hostDone
 		if err := host.Close(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agentchat/mesh/bridge"
+	"github.com/agentchat/mesh/market"
 	"github.com/agentchat/mesh/node"
 	"github.com/agentchat/mesh/p2p"
 )
@@ -38,7 +39,8 @@ type Net struct {
 // LocalNodeConfig is the configuration of a loopback test node with the
 // short timers of node.LocalConfig, p2p.LocalConfig and bridge.LocalConfig.
 func LocalNodeConfig(dir string) NodeConfig {
-	return NodeConfig{DataDir: dir, Node: node.LocalConfig(), P2P: p2p.LocalConfig(), Bridge: bridge.LocalConfig()}
+	return NodeConfig{DataDir: dir, Node: node.LocalConfig(), P2P: p2p.LocalConfig(), Bridge: bridge.LocalConfig(),
+		Market: market.Config{MinAge: market.DefaultMinAge}}
 }
 
 // Start brings up opts.Nodes nodes, each dialing every node started before

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/agentchat/mesh/bridge"
+	"github.com/agentchat/mesh/market"
 	"github.com/agentchat/mesh/node"
 	"github.com/agentchat/mesh/p2p"
 	"github.com/agentchat/mesh/testnet"
@@ -59,6 +60,9 @@ func nodeFlags() []cli.Flag {
 		&cli.IntFlag{Name: "conn-high", Value: p.ConnHigh, Usage: "libp2p connection manager high watermark", EnvVars: env("CONN_HIGH")},
 		&cli.IntFlag{Name: "p2p-max-conns", Value: p.MaxConns, Usage: "libp2p resource manager connection limit (0: scaled default)", EnvVars: env("P2P_MAX_CONNS")},
 		&cli.BoolFlag{Name: "local", Usage: "loopback-only mesh settings with short timers (testnets)", EnvVars: env("LOCAL")},
+		// The marketplace.
+		&cli.DurationFlag{Name: "min-proposal-age", Value: market.DefaultMinAge, Usage: "refuse COMPLETE on younger proposals (0: off)", EnvVars: env("MIN_PROPOSAL_AGE")},
+		&cli.StringSliceFlag{Name: "webhook", Usage: "`URL` that receives escrow events as POSTed JSON (repeatable)", EnvVars: env("WEBHOOKS")},
 	}
 }
 
@@ -131,7 +135,9 @@ func nodeConfig(c *cli.Context) (testnet.NodeConfig, error) {
 		return testnet.NodeConfig{}, err
 	}
 	pc.Peers = append(pc.Peers, filePeers...)
-	return testnet.NodeConfig{DataDir: c.String("data-dir"), Node: cfg, P2P: pc, Bridge: bc}, nil
+	mc := market.Config{MinAge: c.Duration("min-proposal-age")}
+	return testnet.NodeConfig{DataDir: c.String("data-dir"), Node: cfg, P2P: pc, Bridge: bc, Market: mc,
+		Webhooks: c.StringSlice("webhook")}, nil
 }
 
 // readPeersFile reads bootstrap multiaddrs, one per line, # comments

@@ -1,0 +1,56 @@
+package testnet
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/agentchat/mesh/ledger"
+	"github.com/agentchat/mesh/market"
+	"github.com/agentchat/mesh/node"
+	"github.com/agentchat/mesh/protocol"
+)
+
+// marketAdapter presents the market as the node's Market: the two
+// packages do not import each other, and their Caller and Courier have the
+// same shape.
+type marketAdapter struct{ m *market.Machine }
+
+var _ node.Market = marketAdapter{}
+
+func (a marketAdapter) Handle(ctx context.Context, from node.Caller, msg protocol.Message, c node.Courier) *protocol.Error {
+	return a.m.Handle(ctx, market.Caller(from), msg, c)
+}
+
+func (a marketAdapter) Stats() node.ProposalStats {
+	total, by, agents := a.m.Stats()
+	return node.ProposalStats{Total: total, ByStatus: by, Agents: agents}
+}
+
+// startMarket opens the receipt store and builds the market with its
+// escrow hooks; run delivers webhooks until its context ends.
+func startMarket(ctx context.Context, dd *node.DataDir, cfg NodeConfig, log *slog.Logger) (*market.Machine, *ledger.Hooks, func(context.Context) error, error) {
+	store, err := ledger.OpenStore(ctx, ledger.StoreConfig{Datastore: dd.Store, NodeKey: dd.Key})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	hooks := ledger.NewHooks(log)
+	run := func(ctx context.Context) error { <-ctx.Done(); return nil }
+	if len(cfg.Webhooks) > 0 {
+		wcfg := ledger.DefaultWebhookConfig(cfg.Webhooks...)
+		wcfg.SigningKey, wcfg.Logger = dd.Key, log
+		wh, err := ledger.NewWebhooks(wcfg)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("webhooks: %w", err)
+		}
+		wh.Attach(hooks)
+		run = wh.Run
+	}
+	mc := cfg.Market
+	mc.NodeKey, mc.Store, mc.Datastore, mc.Hooks, mc.Logger = dd.Key, store, dd.Store, hooks, log
+	m, err := market.New(ctx, mc)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return m, hooks, run, nil
+}
