@@ -25,13 +25,14 @@ type Bridge struct {
 	log   *slog.Logger
 	epoch int64 // this boot; receivers reset their order state when it changes
 
-	srv *node.Server // set by Run
-	ctx context.Context
-	// pubCtx outlives ctx by the final flush: publishing stops only after
-	// the goodbye.
-	pubCtx  context.Context
-	wg      sync.WaitGroup
-	flushed sync.WaitGroup // the publisher, drained at shutdown
+	srv *node.Server // set by Bind, before anything runs
+	// ctx is the bridge's lifetime: readers and timers stop when Run's
+	// context ends. pubCtx outlives it by the final flush, so publishing
+	// stops only after the goodbye.
+	ctx, pubCtx   context.Context
+	stop, stopPub context.CancelFunc
+	wg            sync.WaitGroup
+	flushed       sync.WaitGroup // the publisher, drained at shutdown
 
 	out outbox
 
@@ -71,16 +72,27 @@ func New(cfg Config, host *p2p.Host) *Bridge {
 		nodes:    make(map[string]*peerNode),
 		proofs:   make(map[string]bool),
 	}
+	b.ctx, b.stop = context.WithCancel(context.Background())
+	b.pubCtx, b.stopPub = context.WithCancel(context.Background())
 	b.out.init()
 	return b
 }
 
-// Run carries srv's traffic over the mesh until ctx ends.
-func (b *Bridge) Run(ctx context.Context, srv *node.Server) error {
-	b.srv, b.ctx = srv, ctx
-	pubCtx, stopPub := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopPub()
-	b.pubCtx = pubCtx
+// Bind gives the bridge the node it federates. Call it once, after
+// node.New and before the node or the bridge runs: the node may call the
+// bridge (Serve, SendDirect) as soon as agents connect.
+func (b *Bridge) Bind(srv *node.Server) { b.srv = srv }
+
+// Run carries the bound node's traffic over the mesh until ctx ends, then
+// leaves: it publishes what the node still queued, says goodbye, and waits
+// for its goroutines.
+func (b *Bridge) Run(ctx context.Context) error {
+	if b.srv == nil {
+		return errors.New("bridge: Run before Bind")
+	}
+	defer b.wg.Wait() // runs last: after the cancels below
+	defer b.stopPub()
+	defer b.stop()
 	if err := b.host.SetValidator(rosterTopic, b.validateRoster); err != nil {
 		return fmt.Errorf("roster validator: %w", err)
 	}
@@ -109,23 +121,24 @@ func (b *Bridge) Run(ctx context.Context, srv *node.Server) error {
 	b.spawn(func() { defer b.flushed.Done(); b.publishLoop() })
 	b.spawn(b.tick)
 	b.spawn(func() { // bound the final flush
-		<-ctx.Done()
+		<-b.ctx.Done()
 		t := time.NewTimer(b.cfg.RequestTimeout)
 		defer t.Stop()
 		select {
 		case <-t.C:
-			stopPub()
-		case <-pubCtx.Done():
+			b.stopPub()
+		case <-b.pubCtx.Done():
 		}
 	})
 	b.publishSnapshot()
 	<-ctx.Done()
+	b.stop()
 	// Leaving: publish what the node still queued (its agents' departures),
 	// then say goodbye so peers drop this node now rather than at NodeTTL.
 	b.out.close()
 	b.flushed.Wait()
 	b.publishRoster(rosterEnvelope{Kind: kindBye})
-	stopPub()
+	b.stopPub()
 	sub.Cancel()
 	b.mu.Lock()
 	for _, c := range b.channels {
@@ -160,9 +173,6 @@ func (b *Bridge) Publish(ev node.Event) { b.out.push(ev) }
 // SendDirect implements node.Federation: the frame goes over a stream to
 // the node hosting agent id.
 func (b *Bridge) SendDirect(ctx context.Context, from node.AgentRecord, id string, frame []byte) error {
-	if b.srv == nil {
-		return node.ErrNoRoute
-	}
 	_, host, ok := b.srv.RemoteHost(id)
 	if !ok {
 		return node.ErrNoRoute
@@ -186,9 +196,6 @@ func (b *Bridge) SendDirect(ctx context.Context, from node.AgentRecord, id strin
 // Serve implements node.Federation: start carrying a channel and seed its
 // buffer from a peer before the first local member joins.
 func (b *Bridge) Serve(ctx context.Context, channel string) {
-	if b.srv == nil {
-		return
-	}
 	if err := b.carry(channel); err != nil {
 		b.log.Warn("carry channel", "channel", channel, "err", err)
 		return
@@ -207,5 +214,3 @@ func short(id string) string {
 	}
 	return id
 }
-
-var errClosed = errors.New("bridge closed")

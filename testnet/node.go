@@ -76,6 +76,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	cfg.Node.Mesh = func() any { return meshHealth(host, br) }
 	srv, err := node.New(cfg.Node)
 	if err == nil {
+		br.Bind(srv)
 		err = srv.Listen()
 	}
 	if err != nil {
@@ -104,7 +105,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		return done
 	}
 	hostDone := stage("libp2p host", func() error { return host.Run(hostCtx) })
-	brDone := stage("bridge", func() error { return br.Run(brCtx, srv) })
+	brDone := stage("bridge", func() error { return br.Run(brCtx) })
 	srvDone := stage("websocket server", func() error { return srv.Run(srvCtx) })
 	mkDone := stage("market", func() error { return mk.Run(srvCtx, srv.Courier()) })
 	hooksDone := stage("webhooks", func() error { return hooksRun(brCtx) })

@@ -1,0 +1,237 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// BundleVersion is the only bundle format version this package handles.
+const BundleVersion = 1
+
+// maxProofLen bounds an inclusion proof: one hash per tree level of a log
+// of at most 2^63 records.
+const maxProofLen = 64
+
+// Bundle is a portable set of receipts with the evidence that each was
+// logged by the node that countersigned it: the nodes' checkpoints, and per
+// receipt its record number in that node's log and an inclusion proof.
+type Bundle struct {
+	Version     int           `json:"version"`
+	Checkpoints []Checkpoint  `json:"checkpoints"`
+	Entries     []BundleEntry `json:"entries"`
+}
+
+// BundleEntry is one receipt of a bundle with its inclusion proof. The
+// proof is checked against the bundle's checkpoints by the receipt's node.
+type BundleEntry struct {
+	Receipt Receipt          `json:"receipt"`
+	Index   int64            `json:"index"`
+	Proof   tlog.RecordProof `json:"proof"`
+}
+
+// BadEntry is a bundle entry that failed verification.
+type BadEntry struct {
+	// Entry is the position in Bundle.Entries.
+	Entry      int    `json:"entry"`
+	ProposalID string `json:"proposal_id"`
+	Reason     string `json:"reason"`
+	// Err wraps the sentinel (ErrBadProposalSig, ErrBadProof, ErrConflict…).
+	Err error `json:"-"`
+}
+
+// BadCheckpoint is a bundle checkpoint whose signature does not verify.
+type BadCheckpoint struct {
+	Checkpoint int    `json:"checkpoint"` // position in Bundle.Checkpoints
+	NodePubkey string `json:"node_pubkey"`
+	Reason     string `json:"reason"`
+	Err        error  `json:"-"`
+}
+
+// Report is the outcome of VerifyBundle.
+type Report struct {
+	// Entries is len(Bundle.Entries); Receipts the distinct good receipts
+	// folded; Duplicates the good entries dropped as identical copies.
+	Entries        int             `json:"entries"`
+	Receipts       int             `json:"receipts"`
+	Duplicates     int             `json:"duplicates"`
+	BadCheckpoints []BadCheckpoint `json:"bad_checkpoints"`
+	Bad            []BadEntry      `json:"bad"`
+	// Ratings is the fold of the good receipts, sorted by agent.
+	Ratings []AgentRating `json:"ratings"`
+	// Table is the same fold, with per-receipt changes.
+	Table *Table `json:"-"`
+}
+
+// OK reports whether every checkpoint and entry verified.
+func (r *Report) OK() bool { return len(r.Bad) == 0 && len(r.BadCheckpoints) == 0 }
+
+// bundleWire is the decoding form of Bundle, so each entry can be decoded
+// (and its errors reported) separately.
+type bundleWire struct {
+	Version     int               `json:"version"`
+	Checkpoints []Checkpoint      `json:"checkpoints"`
+	Entries     []json.RawMessage `json:"entries"`
+}
+
+// DecodeBundle parses a bundle in JSON strictly: unknown members, trailing
+// data, another version, a malformed receipt, a negative index or an
+// over-long proof are errors wrapping ErrMalformed that name the entry.
+// Signatures and proofs are checked by VerifyBundle.
+func DecodeBundle(data []byte) (*Bundle, error) {
+	var w bundleWire
+	if err := decodeStrict(data, &w); err != nil {
+		return nil, fmt.Errorf("decode bundle: %w", err)
+	}
+	if w.Version != BundleVersion {
+		return nil, fmt.Errorf("decode bundle: %w: unsupported bundle version %d", ErrMalformed, w.Version)
+	}
+	b := &Bundle{Version: w.Version, Checkpoints: w.Checkpoints, Entries: make([]BundleEntry, len(w.Entries))}
+	for i, raw := range w.Entries {
+		e := &b.Entries[i]
+		if err := decodeStrict(raw, e); err != nil {
+			return nil, fmt.Errorf("decode bundle: entry %d: %w", i, err)
+		}
+		// An entry without a receipt member never reaches Receipt.UnmarshalJSON.
+		if err := e.Receipt.validate(); err != nil {
+			return nil, fmt.Errorf("decode bundle: entry %d: receipt: %w", i, err)
+		}
+		if e.Index < 0 || len(e.Proof) > maxProofLen {
+			return nil, fmt.Errorf("decode bundle: entry %d: %w: bad index or proof length", i, ErrMalformed)
+		}
+	}
+	return b, nil
+}
+
+// Encode returns the bundle as compact JSON.
+func (b *Bundle) Encode() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(b); err != nil {
+		return nil, fmt.Errorf("encode bundle: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// VerifyBundle checks a bundle offline: every checkpoint's signature, every
+// receipt (Verify), and every inclusion proof against a valid checkpoint by
+// the node that countersigned the receipt. Entries are de-duplicated by
+// proposal ID (identical copies count once; different receipts for one ID
+// are all bad, with ErrConflict). The good receipts are folded into the
+// report's ratings. The error is nil only if nothing was bad; otherwise it
+// wraps ErrBadBundle and the report lists what failed and why, so a command
+// can print the report and exit non-zero.
+func VerifyBundle(b *Bundle) (Report, error) {
+	rep, _ := verifyBundle(b)
+	if rep.Table == nil {
+		return rep, fmt.Errorf("verify bundle: %w: unsupported bundle version %d", ErrMalformed, b.Version)
+	}
+	if !rep.OK() {
+		return rep, fmt.Errorf("verify bundle: %w: %d of %d entries and %d of %d checkpoints failed",
+			ErrBadBundle, len(rep.Bad), rep.Entries, len(rep.BadCheckpoints), len(b.Checkpoints))
+	}
+	return rep, nil
+}
+
+// provenEntry is a good bundle entry with the checkpoint that proves it.
+type provenEntry struct {
+	entry *BundleEntry
+	cp    *Checkpoint
+}
+
+// verifyBundle does VerifyBundle's work and also returns the distinct good
+// entries (first of identical copies) for Store.Import. For a bundle of
+// another version it returns a report without a Table.
+func verifyBundle(b *Bundle) (Report, []provenEntry) {
+	rep := Report{Entries: len(b.Entries)}
+	if b.Version != BundleVersion {
+		return rep, nil
+	}
+	byNode := make(map[string][]*Checkpoint)
+	for i := range b.Checkpoints {
+		cp := &b.Checkpoints[i]
+		if err := VerifyCheckpoint(cp); err != nil {
+			rep.BadCheckpoints = append(rep.BadCheckpoints, BadCheckpoint{
+				Checkpoint: i, NodePubkey: cp.NodePubkey, Reason: err.Error(), Err: err,
+			})
+			continue
+		}
+		byNode[cp.NodePubkey] = append(byNode[cp.NodePubkey], cp)
+	}
+
+	var good []provenEntry
+	positions := make(map[string][]int) // proposal ID → indexes into good
+	entryOf := make([]int, 0, len(b.Entries))
+	bad := func(i int, err error) {
+		rep.Bad = append(rep.Bad, BadEntry{
+			Entry: i, ProposalID: b.Entries[i].Receipt.ID(), Reason: err.Error(), Err: err,
+		})
+	}
+	for i := range b.Entries {
+		e := &b.Entries[i]
+		cp, err := checkEntry(e, byNode[e.Receipt.NodePubkey])
+		if err != nil {
+			bad(i, err)
+			continue
+		}
+		id := e.Receipt.ID()
+		positions[id] = append(positions[id], len(good))
+		good = append(good, provenEntry{entry: e, cp: cp})
+		entryOf = append(entryOf, i)
+	}
+
+	// De-duplicate in entry order, so the report is stable.
+	distinct := make([]provenEntry, 0, len(positions))
+	var receipts []Receipt
+	for gi, pe := range good {
+		id := pe.entry.Receipt.ID()
+		pos := positions[id]
+		if pos[0] != gi {
+			continue // handled with its first copy
+		}
+		first := pe.entry.Receipt.CanonicalJSON()
+		conflict := false
+		for _, p := range pos[1:] {
+			if !bytes.Equal(first, good[p].entry.Receipt.CanonicalJSON()) {
+				conflict = true
+				break
+			}
+		}
+		if conflict {
+			for _, p := range pos {
+				bad(entryOf[p], fmt.Errorf("receipt %q: %w: the bundle holds different receipts for it", id, ErrConflict))
+			}
+			continue
+		}
+		rep.Duplicates += len(pos) - 1
+		distinct = append(distinct, pe)
+		receipts = append(receipts, pe.entry.Receipt)
+	}
+	rep.Table = Fold(receipts)
+	rep.Receipts = rep.Table.Receipts()
+	rep.Ratings = rep.Table.Ratings()
+	return rep, distinct
+}
+
+// checkEntry verifies an entry's receipt and finds the checkpoint (among
+// the valid ones of its node) that its proof verifies against.
+func checkEntry(e *BundleEntry, cps []*Checkpoint) (*Checkpoint, error) {
+	if err := Verify(&e.Receipt); err != nil {
+		return nil, err
+	}
+	if len(cps) == 0 {
+		return nil, fmt.Errorf("receipt %q: %w: no valid checkpoint by node %.16s…", e.Receipt.ID(), ErrNoProof, e.Receipt.NodePubkey)
+	}
+	var last error
+	for _, cp := range cps {
+		err := cp.CheckInclusion(&e.Receipt, e.Index, e.Proof)
+		if err == nil {
+			return cp, nil
+		}
+		last = err
+	}
+	return nil, fmt.Errorf("receipt %q: %w", e.Receipt.ID(), last)
+}

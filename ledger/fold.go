@@ -1,0 +1,177 @@
+package ledger
+
+import (
+	"bytes"
+	"cmp"
+	"slices"
+)
+
+// Fold computes ratings from a set of receipts, which the caller has
+// verified (Fold does not verify). It is a pure function of the set: the
+// receipts are applied in canonical order — outcome.settled_at, then
+// proposal ID — and every piece of history the rules need (transaction
+// counts, pair counts, the pair cooldown) is derived from the receipts
+// themselves, so any permutation of the same set gives a byte-identical
+// Table.
+//
+// Duplicates: receipts are keyed by proposal ID. Identical copies count
+// once. Of different receipts with the same ID (which a verified set only
+// holds if a node equivocated; Store and VerifyBundle refuse them), the one
+// whose canonical JSON sorts first is used, so the choice does not depend on
+// arrival order either.
+//
+// Rules (PROTOCOL.md §12.1): see applyCompletion and applyDispute.
+func Fold(receipts []Receipt) *Table {
+	ordered := canonicalOrder(receipts)
+	t := newTable(len(ordered))
+	f := folder{t: t, pairs: make(map[pairKey]*pairState)}
+	for _, r := range ordered {
+		f.apply(r)
+	}
+	return t
+}
+
+// canonicalOrder de-duplicates receipts by proposal ID and sorts pointers
+// to them by (settled_at, proposal ID). The input is not modified.
+func canonicalOrder(receipts []Receipt) []*Receipt {
+	byID := make(map[string]int, len(receipts))
+	out := make([]*Receipt, 0, len(receipts))
+	for i := range receipts {
+		r := &receipts[i]
+		j, seen := byID[r.ID()]
+		if !seen {
+			byID[r.ID()] = len(out)
+			out = append(out, r)
+			continue
+		}
+		if bytes.Compare(r.CanonicalJSON(), out[j].CanonicalJSON()) < 0 {
+			out[j] = r
+		}
+	}
+	slices.SortFunc(out, func(a, b *Receipt) int {
+		if c := cmp.Compare(a.Outcome.SettledAt, b.Outcome.SettledAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID(), b.ID())
+	})
+	return out
+}
+
+// pairKey names an unordered pair of agents: a < b.
+type pairKey struct{ a, b string }
+
+func makePairKey(x, y string) pairKey {
+	if y < x {
+		x, y = y, x
+	}
+	return pairKey{x, y}
+}
+
+// pairState is the anti-sybil history of one pair: how many completions
+// changed ratings, and when the last of them settled.
+type pairState struct {
+	count       int
+	lastSettled int64
+}
+
+// folder is the state of one Fold run.
+type folder struct {
+	t     *Table
+	pairs map[pairKey]*pairState
+}
+
+func (f *folder) apply(r *Receipt) {
+	var c *RatingChanges
+	switch r.Outcome.Kind {
+	case KindComplete:
+		c = f.applyCompletion(r)
+	case KindDispute:
+		c = f.applyDispute(r)
+	}
+	f.t.record(r.ID(), c)
+}
+
+// applyCompletion: both parties gain. With the pair key of the two IDs:
+//
+//   - if the pair's previous rated completion settled less than
+//     PairCooldownMS earlier, nothing changes (rating_changes null, no
+//     transaction counted) and the completion does not count for the pair
+//     either — exactly as the original server, which throws before its
+//     bookkeeping;
+//   - otherwise pairCount = rated completions of the pair including this
+//     one, and each party's change is
+//     max(1, round(CompletionGain(own, other, own K, amount)/2 × 1/pairCount)).
+//
+// Escrowed stakes are simply no longer reserved (settlement "returned"); the
+// _escrow member is present when either stake is positive, as it is only
+// when an escrow existed.
+func (f *folder) applyCompletion(r *Receipt) *RatingChanges {
+	p := &r.Proposal
+	settled := r.Outcome.SettledAt
+	key := makePairKey(p.From, p.To)
+	ps := f.pairs[key]
+	if ps == nil {
+		ps = &pairState{}
+		f.pairs[key] = ps
+	} else if ps.count > 0 && settled-ps.lastSettled < PairCooldownMS {
+		return nil
+	}
+	ps.count++
+	ps.lastSettled = settled
+
+	amount := amountOf(p.Amount)
+	a, b := f.t.agent(p.From), f.t.agent(p.To)
+	ga := CompletionGain(a.Rating, b.Rating, KFactor(a.Transactions), amount)
+	gb := CompletionGain(b.Rating, a.Rating, KFactor(b.Transactions), amount)
+	c := &RatingChanges{
+		From: f.t.update(p.From, completionChange(ga, ps.count), settled),
+		To:   f.t.update(p.To, completionChange(gb, ps.count), settled),
+	}
+	if sp, sa := r.ProposerStake(), r.AcceptorStake(); sp > 0 || sa > 0 {
+		c.Escrow = &EscrowSettlement{ProposerStake: sp, AcceptorStake: sa, Settlement: SettlementReturned}
+	}
+	return c
+}
+
+// applyDispute: a legacy DISPUTE, always with disputed_by = outcome.by. The
+// other party is at fault:
+//
+//	loss       = DisputeLoss(r_fault, r_other, K_fault, amount)
+//	fault     += loss − stake_fault
+//	disputer  += round(|loss| × 0.5) + stake_fault
+//
+// The stakes are the receipt's (proposal elo_stake = proposer's, accept
+// elo_stake = acceptor's); the loser's stake is transferred to the winner.
+func (f *folder) applyDispute(r *Receipt) *RatingChanges {
+	p := &r.Proposal
+	settled := r.Outcome.SettledAt
+	winner, fault, faultStake := p.From, p.To, r.AcceptorStake()
+	if r.Outcome.By == p.To {
+		winner, fault, faultStake = p.To, p.From, r.ProposerStake()
+	}
+	fr, wr := f.t.agent(fault), f.t.agent(winner)
+	loss := DisputeLoss(fr.Rating, wr.Rating, KFactor(fr.Transactions), amountOf(p.Amount))
+	fromChange, toChange := winnerChange(loss, faultStake), loss-float64(faultStake)
+	if winner == p.To {
+		fromChange, toChange = toChange, fromChange
+	}
+	return &RatingChanges{
+		From: f.t.update(p.From, fromChange, settled),
+		To:   f.t.update(p.To, toChange, settled),
+		Escrow: &EscrowSettlement{
+			ProposerStake:     r.ProposerStake(),
+			AcceptorStake:     r.AcceptorStake(),
+			Settlement:        SettlementTransferred,
+			TransferredTo:     winner,
+			TransferredAmount: faultStake,
+		},
+	}
+}
+
+// amountOf is proposal.amount or 0 (JS `amount || 0`).
+func amountOf(a *float64) float64 {
+	if a == nil {
+		return 0
+	}
+	return *a
+}

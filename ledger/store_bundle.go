@@ -1,0 +1,154 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/ipfs/go-datastore"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// proofsPrefix holds, for receipts countersigned by other nodes, the proof
+// that came with them: /proofs/<proposal_id> → JSON proofRecord. Receipts
+// of this node are proved from its own log instead.
+const proofsPrefix = "/proofs/"
+
+type proofRecord struct {
+	Checkpoint Checkpoint       `json:"checkpoint"`
+	Index      int64            `json:"index"`
+	Proof      tlog.RecordProof `json:"proof"`
+}
+
+// Import verifies a bundle (VerifyBundle) and stores every good receipt,
+// keeping the inclusion proof of receipts countersigned by other nodes so
+// that Bundle can pass them on. Bad entries are skipped and reported; the
+// error wraps ErrBadBundle if there were any, and joins any storage error
+// (a conflict with a stored receipt wraps ErrConflict).
+func (s *Store) Import(ctx context.Context, b *Bundle) (Report, error) {
+	rep, good := verifyBundle(b)
+	if rep.Table == nil {
+		return rep, fmt.Errorf("import bundle: %w: unsupported bundle version %d", ErrMalformed, b.Version)
+	}
+	var errs []error
+	if !rep.OK() {
+		errs = append(errs, fmt.Errorf("import bundle: %w: %d of %d entries and %d checkpoints failed",
+			ErrBadBundle, len(rep.Bad), rep.Entries, len(rep.BadCheckpoints)))
+	}
+	for _, pe := range good {
+		r := &pe.entry.Receipt
+		if err := s.putVerified(ctx, r); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if s.key != nil && r.NodePubkey == s.pubHex {
+			continue
+		}
+		if err := s.putProof(ctx, r.ID(), proofRecord{Checkpoint: *pe.cp, Index: pe.entry.Index, Proof: pe.entry.Proof}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+// putProof stores a foreign receipt's proof unless one is already kept.
+func (s *Store) putProof(ctx context.Context, id string, pr proofRecord) error {
+	k := datastore.RawKey(proofsPrefix + id)
+	s.proofMu.Lock()
+	defer s.proofMu.Unlock()
+	switch has, err := s.ds.Has(ctx, k); {
+	case err != nil:
+		return fmt.Errorf("store proof of %q: %w", id, err)
+	case has:
+		return nil
+	}
+	v, err := json.Marshal(pr)
+	if err != nil {
+		return fmt.Errorf("store proof of %q: %w", id, err)
+	}
+	if err := s.ds.Put(ctx, k, v); err != nil {
+		return fmt.Errorf("store proof of %q: %w", id, err)
+	}
+	if err := s.ds.Sync(ctx, k); err != nil {
+		return fmt.Errorf("store proof of %q: sync: %w", id, err)
+	}
+	return nil
+}
+
+func (s *Store) getProof(ctx context.Context, id string) (proofRecord, error) {
+	var pr proofRecord
+	v, err := s.ds.Get(ctx, datastore.RawKey(proofsPrefix+id))
+	if errors.Is(err, datastore.ErrNotFound) {
+		return pr, fmt.Errorf("receipt %q: %w", id, ErrNoProof)
+	}
+	if err != nil {
+		return pr, fmt.Errorf("read proof of %q: %w", id, err)
+	}
+	if err := decodeStrict(v, &pr); err != nil {
+		return pr, fmt.Errorf("read proof of %q: %w", id, err)
+	}
+	return pr, nil
+}
+
+// Bundle exports receipts with their proofs: this node's receipts are
+// proved against a fresh checkpoint of its log, other nodes' receipts with
+// the proof they were imported with. With ids, each named receipt must be
+// provable (else an error wrapping ErrNotFound or ErrNoProof); without, every
+// stored receipt that is provable is included, in proposal-ID order.
+func (s *Store) Bundle(ctx context.Context, ids ...string) (*Bundle, error) {
+	var receipts []Receipt
+	explicit := len(ids) > 0
+	if explicit {
+		for _, id := range ids {
+			r, err := s.Get(ctx, id)
+			if err != nil {
+				return nil, fmt.Errorf("bundle: %w", err)
+			}
+			receipts = append(receipts, r)
+		}
+	} else {
+		var err error
+		if receipts, err = s.List(ctx); err != nil {
+			return nil, fmt.Errorf("bundle: %w", err)
+		}
+	}
+
+	b := &Bundle{Version: BundleVersion, Checkpoints: []Checkpoint{}, Entries: []BundleEntry{}}
+	seen := make(map[string]bool) // checkpoint signatures already in b
+	addCP := func(cp Checkpoint) {
+		if !seen[cp.Sig] {
+			seen[cp.Sig] = true
+			b.Checkpoints = append(b.Checkpoints, cp)
+		}
+	}
+	var own *Checkpoint
+	for _, r := range receipts {
+		if s.key != nil && r.NodePubkey == s.pubHex {
+			if own == nil {
+				cp, err := s.Checkpoint(ctx)
+				if err != nil {
+					return nil, fmt.Errorf("bundle: %w", err)
+				}
+				own = &cp
+				addCP(cp)
+			}
+			n, proof, err := s.Prove(ctx, r.ID(), own)
+			if err != nil {
+				return nil, fmt.Errorf("bundle: %w", err)
+			}
+			b.Entries = append(b.Entries, BundleEntry{Receipt: r, Index: n, Proof: proof})
+			continue
+		}
+		pr, err := s.getProof(ctx, r.ID())
+		if err != nil {
+			if explicit || !errors.Is(err, ErrNoProof) {
+				return nil, fmt.Errorf("bundle: %w", err)
+			}
+			continue
+		}
+		addCP(pr.Checkpoint)
+		b.Entries = append(b.Entries, BundleEntry{Receipt: r, Index: pr.Index, Proof: pr.Proof})
+	}
+	return b, nil
+}

@@ -1,0 +1,147 @@
+package ledger
+
+import (
+	"slices"
+	"strconv"
+
+	"github.com/agentchat/mesh/protocol"
+)
+
+// Rating is one agent's standing after a fold.
+type Rating struct {
+	Rating       float64 `json:"rating"`
+	Transactions int     `json:"transactions"`
+	// Updated is the settled_at (ms) of the last receipt that changed the
+	// agent, 0 if none. The original server stored wall-clock ISO text,
+	// which no fold can reproduce.
+	Updated int64 `json:"updated"`
+}
+
+// AgentRating is a Rating with its agent ("@id").
+type AgentRating struct {
+	Agent string `json:"agent"`
+	Rating
+}
+
+// Table is the result of Fold: every agent's rating and every receipt's
+// rating_changes. It is immutable once Fold returns and safe to share.
+type Table struct {
+	agents  map[string]*Rating
+	changes map[string]*RatingChanges // nil value: counted, changed nothing
+	order   []string                  // proposal IDs in canonical order
+}
+
+func newTable(n int) *Table {
+	return &Table{
+		agents:  make(map[string]*Rating),
+		changes: make(map[string]*RatingChanges, n),
+		order:   make([]string, 0, n),
+	}
+}
+
+// Get returns the rating of agent ("@id"); an agent without receipts has
+// InitialRating and no transactions.
+func (t *Table) Get(agent string) Rating {
+	return t.agent(agent)
+}
+
+// Changes returns the rating_changes of the receipt for proposalID. ok is
+// false if the fold did not include that receipt; a nil result with ok true
+// means the receipt changed no rating (a completion within the pair
+// cooldown).
+func (t *Table) Changes(proposalID string) (c *RatingChanges, ok bool) {
+	c, ok = t.changes[proposalID]
+	return c, ok
+}
+
+// Receipts returns the number of receipts folded (after de-duplication).
+func (t *Table) Receipts() int { return len(t.order) }
+
+// Ratings returns every agent that has a receipt, sorted by ID.
+func (t *Table) Ratings() []AgentRating {
+	out := make([]AgentRating, 0, len(t.agents))
+	for _, id := range t.agentIDs() {
+		out = append(out, AgentRating{Agent: id, Rating: *t.agents[id]})
+	}
+	return out
+}
+
+// Bytes returns the table's canonical encoding, compact JSON:
+//
+//	{"ratings":{"@id":{"rating":N,"transactions":N,"updated":N},…},
+//	 "receipts":[{"proposal_id":"…","rating_changes":{…}|null},…]}
+//
+// with agents in ascending byte order of ID, receipts in canonical fold
+// order, numbers as JS-strings. Equal receipt sets give equal bytes.
+func (t *Table) Bytes() []byte {
+	b := make([]byte, 0, 64*len(t.agents)+256*len(t.order))
+	b = append(b, `{"ratings":{`...)
+	for i, id := range t.agentIDs() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		a := t.agents[id]
+		b = protocol.AppendJSString(b, id)
+		b = append(b, `:{"rating":`...)
+		b = append(b, protocol.FormatJSNumber(a.Rating)...)
+		b = append(b, `,"transactions":`...)
+		b = strconv.AppendInt(b, int64(a.Transactions), 10)
+		b = append(b, `,"updated":`...)
+		b = strconv.AppendInt(b, a.Updated, 10)
+		b = append(b, '}')
+	}
+	b = append(b, `},"receipts":[`...)
+	for i, id := range t.order {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"proposal_id":`...)
+		b = protocol.AppendJSString(b, id)
+		b = append(b, `,"rating_changes":`...)
+		b = t.changes[id].appendJSON(b)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+// MarshalJSON returns Bytes.
+func (t *Table) MarshalJSON() ([]byte, error) { return t.Bytes(), nil }
+
+func (t *Table) agentIDs() []string {
+	ids := make([]string, 0, len(t.agents))
+	for id := range t.agents {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// agent returns a copy of agent's current rating.
+func (t *Table) agent(id string) Rating {
+	if a := t.agents[id]; a != nil {
+		return *a
+	}
+	return Rating{Rating: InitialRating}
+}
+
+// update applies change to agent at time settled: rating floored at
+// MinRating, one more transaction.
+func (t *Table) update(id string, change float64, settled int64) AgentChange {
+	a := t.agents[id]
+	if a == nil {
+		a = &Rating{Rating: InitialRating}
+		t.agents[id] = a
+	}
+	old := a.Rating
+	a.Rating = applyChange(old, change)
+	a.Transactions++
+	a.Updated = settled
+	return AgentChange{Agent: id, Change: Change{
+		OldRating: old, NewRating: a.Rating, Change: change, Transactions: a.Transactions,
+	}}
+}
+
+func (t *Table) record(proposalID string, c *RatingChanges) {
+	t.order = append(t.order, proposalID)
+	t.changes[proposalID] = c
+}
