@@ -36,6 +36,7 @@ func newApp() *cli.App {
 			identityCommand(),
 			testnetCommand(),
 			benchCommand(),
+			receiptsCommand(),
 			sendCommand(),
 			listenCommand(),
 			channelsCommand(),
@@ -47,6 +48,7 @@ func newApp() *cli.App {
 			completeCommand(),
 			disputeCommand(),
 			skillsCommand(),
+			mcpCommand(),
 		},
 	}
 }

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/urfave/cli/v2"
+
+	"github.com/agentchat/mesh/identity"
+	"github.com/agentchat/mesh/protocol"
+	"github.com/agentchat/mesh/testnet"
+)
+
+// settleOne runs one proposal to completion on n and returns the parties.
+func settleOne(t *testing.T, wsURL string) (string, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dial := func(name string) (*testnet.Agent, ed25519.PrivateKey) {
+		_, priv, err := identity.GenerateKey()
+		require.NoError(t, err)
+		a, err := testnet.Dial(ctx, wsURL)
+		require.NoError(t, err)
+		t.Cleanup(func() { a.Close() })
+		_, err = a.Identify(ctx, name, priv)
+		require.NoError(t, err)
+		return a, priv
+	}
+	next := func(a *testnet.Agent, typ string) testnet.Frame {
+		f, err := a.Next(ctx, typ, "ERROR")
+		require.NoError(t, err)
+		require.Equal(t, typ, f.Type, "%s", f.Raw)
+		return f
+	}
+	a, ak := dial("alice")
+	b, bk := dial("bob")
+	to := "@" + b.ID
+	require.NoError(t, a.Send(map[string]any{"type": "PROPOSAL", "to": to, "task": "t",
+		"sig": identity.Sign(ak, protocol.ProposalSigningString(to, "t", nil, "", "", nil, nil))}))
+	id := next(a, "PROPOSAL").String("id")
+	require.NoError(t, b.Send(map[string]any{"type": "ACCEPT", "proposal_id": id,
+		"sig": identity.Sign(bk, protocol.AcceptSigningString(id, "", nil))}))
+	next(a, "ACCEPT")
+	require.NoError(t, a.Send(map[string]any{"type": "COMPLETE", "proposal_id": id,
+		"sig": identity.Sign(ak, protocol.CompleteSigningString(id, ""))}))
+	next(a, "COMPLETE")
+	return a.ID, b.ID
+}
+
+func run(t *testing.T, args ...string) (string, error) {
+	var out bytes.Buffer
+	app := newApp()
+	app.Writer, app.ErrWriter = &out, &out
+	app.ExitErrHandler = func(*cli.Context, error) {} // keep the test process alive
+	err := app.RunContext(context.Background(), append([]string{"agentchat"}, args...))
+	return out.String(), err
+}
+
+func TestReceiptsExportVerifyImport(t *testing.T) {
+	cfg := testnet.LocalNodeConfig(t.TempDir())
+	cfg.Market.MinAge = 0
+	n, err := testnet.StartNode(context.Background(), cfg)
+	require.NoError(t, err)
+	defer n.Close()
+	alice, _ := settleOne(t, n.WS())
+
+	bundle, err := run(t, "receipts", "export", "--agent", "@"+alice, "--node", n.WS())
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "bundle.json")
+	require.NoError(t, os.WriteFile(path, []byte(bundle), 0o600))
+
+	out, err := run(t, "receipts", "verify", path)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "@"+alice)
+	require.Contains(t, out, "1208")
+	require.Contains(t, out, "1 receipts verified")
+
+	// Flip one character of the proposer's signed task: verify names it.
+	tampered := strings.Replace(bundle, `"task":"t"`, `"task":"u"`, 1)
+	require.NotEqual(t, bundle, tampered)
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	require.NoError(t, os.WriteFile(bad, []byte(tampered), 0o600))
+	out, err = run(t, "receipts", "verify", bad)
+	require.Error(t, err)
+	require.Contains(t, out, "BAD receipt prop_")
+
+	// A node outside the mesh learns the receipt from the bundle.
+	other := t.TempDir()
+	out, err = run(t, "receipts", "import", path, "--data-dir", other)
+	require.NoError(t, err, out)
+	again, err := run(t, "receipts", "export", "--data-dir", other)
+	require.NoError(t, err)
+	require.Contains(t, again, alice)
+}
