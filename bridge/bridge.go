@@ -43,6 +43,8 @@ type Bridge struct {
 	seq      uint64 // roster sequence of this node
 	stats    Stats
 
+	replicas []*replica // replicated sets; fixed before Run
+
 	proofMu sync.Mutex      // guards proofs; never held with mu
 	proofs  map[string]bool // verified session proofs, by origin|id|sig
 }
@@ -115,6 +117,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 		if err := b.carry(name); err != nil {
 			return err
 		}
+	}
+	if err := b.startReplicas(); err != nil {
+		return err
 	}
 	b.spawn(func() { b.readRoster(sub) })
 	b.flushed.Add(1)

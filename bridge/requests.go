@@ -49,6 +49,7 @@ func (b *Bridge) onPeer(peer string, connected bool) {
 		for _, name := range names {
 			b.backfill(ctx, name, []string{peer})
 		}
+		b.reconcile(ctx, peer)
 	})
 }
 
@@ -67,6 +68,7 @@ func (b *Bridge) tick() {
 			if now.Sub(lastSnap) >= b.cfg.SnapshotEvery {
 				lastSnap = now
 				b.publishSnapshot()
+				b.reconcileRandom()
 			}
 			b.expireNodes(now)
 			b.flushGaps(now)

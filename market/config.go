@@ -27,6 +27,11 @@ type Config struct {
 	MinAge time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// OnReceipt, if set, is told of each receipt this node settles (its
+	// canonical JSON), after it is durable; the federation gossips it.
+	OnReceipt func(raw []byte)
+	// OnSkills, if set, is told of each registration made on this node.
+	OnSkills func(raw []byte)
 }
 
 // DefaultMinAge is the original's COMPLETE gate.

@@ -77,6 +77,9 @@ func (m *Machine) settle(ctx context.Context, from Caller, id string, o ledger.O
 		return errStore
 	}
 	changes := m.fold(r)
+	if m.cfg.OnReceipt != nil {
+		m.cfg.OnReceipt(r.CanonicalJSON())
+	}
 	if err := m.escrow.Settle(ctx, &r, changes); err != nil {
 		m.log.Warn("settle escrow", "proposal", id, "err", err)
 	}

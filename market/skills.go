@@ -89,6 +89,10 @@ func (m *Machine) register(ctx context.Context, from Caller, msg *protocol.Regis
 		m.log.Error("store skills", "agent", from.ID, "err", err)
 		return errStore
 	}
+	if m.cfg.OnSkills != nil {
+		b, _ := json.Marshal(reg)
+		m.cfg.OnSkills(b)
+	}
 	c.Reply(&protocol.SkillsRegistered{Type: protocol.TypeSkillsRegistered, TS: now, AgentID: reg.AgentID,
 		SkillsCount: len(skills), RegisteredAt: now})
 	return nil

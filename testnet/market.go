@@ -5,10 +5,22 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/agentchat/mesh/bridge"
 	"github.com/agentchat/mesh/ledger"
 	"github.com/agentchat/mesh/market"
 	"github.com/agentchat/mesh/node"
 	"github.com/agentchat/mesh/protocol"
+)
+
+// Names of the replicated sets on the mesh.
+const (
+	receiptsSet = "receipts"
+	skillsSet   = "skills"
+)
+
+var (
+	_ bridge.Replica = market.ReceiptSet{}
+	_ bridge.Replica = market.SkillSet{}
 )
 
 // marketAdapter presents the market as the node's Market: the two
@@ -28,8 +40,9 @@ func (a marketAdapter) Stats() node.ProposalStats {
 }
 
 // startMarket opens the receipt store and builds the market with its
-// escrow hooks; run delivers webhooks until its context ends.
-func startMarket(ctx context.Context, dd *node.DataDir, cfg NodeConfig, log *slog.Logger) (*market.Machine, *ledger.Hooks, func(context.Context) error, error) {
+// escrow hooks, its receipts and skills replicated over the bridge; run
+// delivers webhooks until its context ends.
+func startMarket(ctx context.Context, dd *node.DataDir, cfg NodeConfig, br *bridge.Bridge, log *slog.Logger) (*market.Machine, *ledger.Hooks, func(context.Context) error, error) {
 	store, err := ledger.OpenStore(ctx, ledger.StoreConfig{Datastore: dd.Store, NodeKey: dd.Key})
 	if err != nil {
 		return nil, nil, nil, err
@@ -48,9 +61,13 @@ func startMarket(ctx context.Context, dd *node.DataDir, cfg NodeConfig, log *slo
 	}
 	mc := cfg.Market
 	mc.NodeKey, mc.Store, mc.Datastore, mc.Hooks, mc.Logger = dd.Key, store, dd.Store, hooks, log
+	mc.OnReceipt = func(raw []byte) { br.Announce(receiptsSet, raw) }
+	mc.OnSkills = func(raw []byte) { br.Announce(skillsSet, raw) }
 	m, err := market.New(ctx, mc)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	br.Replicate(receiptsSet, m.Receipts())
+	br.Replicate(skillsSet, m.Skills())
 	return m, hooks, run, nil
 }

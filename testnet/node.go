@@ -65,7 +65,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	cfg.Bridge.Logger = log
 	cfg.Bridge.AlwaysServe = append(append([]string{}, cfg.Node.Channels...), cfg.Node.VerifiedOnlyChannels...)
 	br := bridge.New(cfg.Bridge, host)
-	mk, hooks, hooksRun, err := startMarket(ctx, dd, cfg, log)
+	mk, hooks, hooksRun, err := startMarket(ctx, dd, cfg, br, log)
 	if err != nil {
 		host.Close()
 		dd.Close()

@@ -1,0 +1,102 @@
+package market_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/agentchat/mesh/identity"
+	"github.com/agentchat/mesh/protocol"
+	"github.com/agentchat/mesh/testnet"
+)
+
+func startMesh(t *testing.T, n int) *testnet.Net {
+	t.Helper()
+	net, err := testnet.Start(context.Background(), testnet.Options{Nodes: n, Dir: t.TempDir(),
+		Tune: func(_ int, c *testnet.NodeConfig) { c.Node.RateLimits = false; c.Market.MinAge = 0 }})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, net.Close()) })
+	return net
+}
+
+// partyOn connects a keyed agent to node n.
+func partyOn(t *testing.T, n *testnet.Node, name string) *party {
+	t.Helper()
+	e := &env{t: t, node: n}
+	return e.party(name)
+}
+
+// settle runs a proposal between a and b on their node to completion (or a
+// dispute by a).
+func settle(t *testing.T, a, b *party, dispute bool) {
+	t.Helper()
+	id := a.propose(t, b, fmt.Sprintf("job for %s", b.Name), 0)
+	b.next(t, "PROPOSAL")
+	b.accept(t, id, 0)
+	a.next(t, "ACCEPT")
+	if dispute {
+		require.NoError(t, a.Send(map[string]any{"type": "DISPUTE", "proposal_id": id, "reason": "late",
+			"sig": a.sign(protocol.DisputeSigningString(id, "late"))}))
+		a.next(t, "DISPUTE")
+		return
+	}
+	a.complete(t, id)
+	a.next(t, "COMPLETE")
+}
+
+// Five nodes settle receipts on their own; one node is away meanwhile and
+// learns them only by reconciliation when it comes back. Every node ends
+// with byte-identical rating tables.
+func TestRatingsConvergeAcrossFiveNodes(t *testing.T) {
+	net := startMesh(t, 5)
+	require.NoError(t, net.Nodes[4].Close()) // partitioned away
+
+	settled := 0
+	for i := range 4 {
+		a := partyOn(t, net.Nodes[i], fmt.Sprintf("a%d", i))
+		b := partyOn(t, net.Nodes[i], fmt.Sprintf("b%d", i))
+		settle(t, a, b, false)
+		settle(t, b, a, i%2 == 0) // the pair again: cooldown and disputes in the mix
+		settled += 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	require.NoError(t, net.Restart(ctx, 4))
+	require.NoError(t, net.WaitMesh(ctx, 30*time.Second))
+
+	require.Eventually(t, func() bool {
+		want := net.Nodes[0].Market.Table()
+		if want.Receipts() != settled {
+			return false
+		}
+		for _, n := range net.Nodes[1:] {
+			if !bytes.Equal(want.Bytes(), n.Market.Table().Bytes()) {
+				return false
+			}
+		}
+		return true
+	}, 45*time.Second, 100*time.Millisecond, "rating tables did not converge")
+}
+
+func TestSkillsAreSearchableOnEveryNode(t *testing.T) {
+	net := startMesh(t, 3)
+	a := partyOn(t, net.Nodes[0], "alice")
+	skills := json.RawMessage(`[{"capability":"translation","rate":3,"currency":"TEST"}]`)
+	jsr, err := protocol.JSR(skills)
+	require.NoError(t, err)
+	require.NoError(t, a.Send(map[string]any{"type": "REGISTER_SKILLS", "skills": skills,
+		"sig": identity.Sign(a.priv, protocol.RegisterSkillsSigningString(jsr))}))
+	a.next(t, "SKILLS_REGISTERED")
+
+	c := partyOn(t, net.Nodes[2], "carol")
+	require.Eventually(t, func() bool {
+		require.NoError(t, c.Send(map[string]any{"type": "SEARCH_SKILLS", "query": map[string]any{"capability": "transl"}}))
+		f := c.next(t, "SEARCH_RESULTS")
+		return f.Data["total"] == float64(1)
+	}, 20*time.Second, 100*time.Millisecond)
+}
