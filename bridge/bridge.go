@@ -43,7 +43,8 @@ type Bridge struct {
 	seq      uint64 // roster sequence of this node
 	stats    Stats
 
-	replicas []*replica // replicated sets; fixed before Run
+	replicas  []*replica        // replicated sets; fixed before Run
+	authority map[string]string // proposal ID -> the node holding it
 
 	proofMu sync.Mutex      // guards proofs; never held with mu
 	proofs  map[string]bool // verified session proofs, by origin|id|sig
@@ -66,13 +67,14 @@ func New(cfg Config, host *p2p.Host) *Bridge {
 		log = slog.New(slog.DiscardHandler)
 	}
 	b := &Bridge{
-		cfg:      cfg,
-		host:     host,
-		log:      log.With("component", "bridge"),
-		epoch:    time.Now().UnixNano(),
-		channels: make(map[string]*carried),
-		nodes:    make(map[string]*peerNode),
-		proofs:   make(map[string]bool),
+		cfg:       cfg,
+		host:      host,
+		log:       log.With("component", "bridge"),
+		epoch:     time.Now().UnixNano(),
+		channels:  make(map[string]*carried),
+		nodes:     make(map[string]*peerNode),
+		proofs:    make(map[string]bool),
+		authority: make(map[string]string),
 	}
 	b.ctx, b.stop = context.WithCancel(context.Background())
 	b.pubCtx, b.stopPub = context.WithCancel(context.Background())
@@ -112,6 +114,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.host.HandleRequest(protoDirect, b.handleDirect)
 	b.host.HandleRequest(protoHistory, b.handleHistory)
 	b.host.HandleRequest(protoSnapshot, b.handleSnapshot)
+	b.host.HandleRequest(protoMarket, b.handleMarket)
 	b.host.OnPeer(b.onPeer)
 	for _, name := range b.cfg.AlwaysServe {
 		if err := b.carry(name); err != nil {

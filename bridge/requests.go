@@ -27,6 +27,7 @@ func (b *Bridge) handleDirect(_ context.Context, peer string, req []byte) ([]byt
 	if !b.srv.DeliverDirect(r.To, r.Frame) {
 		return []byte("not found"), nil
 	}
+	b.noteAuthority(peer, r.Frame)
 	return []byte("ok"), nil
 }
 

@@ -100,3 +100,42 @@ func TestSkillsAreSearchableOnEveryNode(t *testing.T) {
 		return f.Data["total"] == float64(1)
 	}, 20*time.Second, 100*time.Millisecond)
 }
+
+// Two agents on different nodes negotiate, complete and dispute; the
+// proposal lives on the proposer's node and the recipient's operations are
+// forwarded there. Both nodes end with the same ratings.
+func TestProposalsAcrossNodes(t *testing.T) {
+	net := startMesh(t, 2)
+	a := partyOn(t, net.Nodes[0], "alice")
+	b := partyOn(t, net.Nodes[1], "bob")
+	// Propose until the mesh knows bob (the roster travels in the background).
+	var id string
+	require.Eventually(t, func() bool {
+		sig := a.sign(protocol.ProposalSigningString(b.at(), "remote job", nil, "", "", nil, nil))
+		require.NoError(t, a.Send(map[string]any{"type": "PROPOSAL", "to": b.at(), "task": "remote job", "sig": sig}))
+		f, err := a.Next(ctxFor(t), "PROPOSAL", "ERROR")
+		require.NoError(t, err)
+		id = f.String("id")
+		return f.Type == "PROPOSAL"
+	}, 15*time.Second, 100*time.Millisecond)
+	require.Equal(t, id, b.next(t, "PROPOSAL").String("id"))
+
+	b.accept(t, id, 5)
+	require.Equal(t, id, b.next(t, "ACCEPT").String("proposal_id"), "the echo comes back through the proposer's node")
+	require.Equal(t, "accepted", a.next(t, "ACCEPT").String("status"))
+
+	b.complete(t, id) // the recipient completes
+	for _, p := range []*party{a, b} {
+		f := p.next(t, "COMPLETE")
+		require.Equal(t, b.at(), f.String("completed_by"))
+	}
+	// Wrong party and wrong state are answered by the proposal's node.
+	b.accept(t, id, 0)
+	b.expectError(t, "INVALID_PROPOSAL", "PROPOSAL_NOT_PENDING")
+
+	require.Eventually(t, func() bool {
+		return bytes.Equal(net.Nodes[0].Market.Table().Bytes(), net.Nodes[1].Market.Table().Bytes()) &&
+			net.Nodes[1].Market.Table().Receipts() == 1
+	}, 15*time.Second, 50*time.Millisecond)
+	require.EqualValues(t, 1208, net.Nodes[1].Market.Rating(b.at()).Rating)
+}

@@ -50,14 +50,14 @@ func (s *Server) handleFrame(c *conn, data []byte) {
 		c.sendError(perr)
 		return
 	}
-	if perr := s.dispatch(c, m, now); perr != nil {
+	if perr := s.dispatch(c, m, data, now); perr != nil {
 		c.sendError(perr)
 	}
 }
 
 // dispatch routes a valid message to its handler and returns the error the
 // agent should see, if any.
-func (s *Server) dispatch(c *conn, m protocol.Message, now time.Time) *protocol.Error {
+func (s *Server) dispatch(c *conn, m protocol.Message, raw []byte, now time.Time) *protocol.Error {
 	switch m := m.(type) {
 	// T0: any socket.
 	case *protocol.Ping:
@@ -127,20 +127,35 @@ func (s *Server) dispatch(c *conn, m protocol.Message, now time.Time) *protocol.
 		}
 		return s.handleVerifyResponse(c, a, m)
 	case *protocol.SearchSkills:
-		return s.market.Handle(s.ctx, s.callerOf(a), m, courier{s: s, c: c})
+		return s.market.Handle(s.ctx, s.callerOf(a), m, s.courierFor(c, a))
 	}
 	// Everything left is a signed marketplace or agentcourt operation (T2).
 	if a.pubkey == "" {
 		return errSigRequired
 	}
-	return s.market.Handle(s.ctx, s.callerOf(a), m, courier{s: s, c: c})
+	perr := s.market.Handle(s.ctx, s.callerOf(a), m, s.courierFor(c, a))
+	if id := proposalID(m); id != "" && notFound(perr) {
+		// Not ours: the proposal may belong to the proposer's node.
+		return s.forward(c, a, id, raw, perr)
+	}
+	return perr
 }
 
-// courier is the Courier the market uses for one call; with no conn it
-// serves the market's own timers (Server.Courier).
+// courier is the Courier the market uses for one call. Replies go to c
+// (or are collected, for a call forwarded from another node); Send reaches
+// a local agent, else one on another node, with from as the author.
 type courier struct {
-	s *Server
-	c *conn
+	s       *Server
+	c       *conn
+	from    *AgentRecord // nil: local agents only
+	collect *[][]byte    // replies of a forwarded call
+}
+
+func (s *Server) courierFor(c *conn, a *agent) courier {
+	s.mu.RLock()
+	rec := a.record()
+	s.mu.RUnlock()
+	return courier{s: s, c: c, from: &rec}
 }
 
 // Courier returns a Courier for frames a service sends on its own, such as
@@ -148,7 +163,12 @@ type courier struct {
 func (s *Server) Courier() Courier { return courier{s: s} }
 
 func (k courier) Reply(frame any) {
-	if k.c != nil {
+	switch {
+	case k.collect != nil:
+		if b, err := protocol.Encode(frame); err == nil {
+			*k.collect = append(*k.collect, b)
+		}
+	case k.c != nil:
 		k.c.sendFrame(frame)
 	}
 }
@@ -157,11 +177,18 @@ func (k courier) Send(id string, frame any) bool {
 	k.s.mu.RLock()
 	target := k.s.agents[id]
 	k.s.mu.RUnlock()
-	if target == nil {
+	if target != nil {
+		target.sendFrame(frame)
+		return true
+	}
+	if k.from == nil {
 		return false
 	}
-	target.sendFrame(frame)
-	return true
+	b, err := protocol.Encode(frame)
+	if err != nil {
+		return false
+	}
+	return k.s.fed.SendDirect(k.s.ctx, *k.from, id, b) == nil
 }
 
 func (s *Server) handleCaptchaResponse(c *conn) *protocol.Error {

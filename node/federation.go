@@ -67,6 +67,10 @@ type Federation interface {
 	// federation starts carrying it and seeds its history from a peer. It
 	// returns when done or after a short bound; it must not fail the JOIN.
 	Serve(ctx context.Context, channel string)
+	// Forward sends a marketplace operation (the agent's frame as sent)
+	// about a proposal held by another node to that node, and returns the
+	// frames for the agent. ErrNoRoute: no node is known to hold it.
+	Forward(ctx context.Context, from AgentRecord, proposalID string, frame []byte) ([][]byte, error)
 }
 
 // Noop is the Federation of a node that is alone: nothing leaves it and no
@@ -78,6 +82,11 @@ func (Noop) Publish(Event) {}
 
 // Serve has nothing to fetch.
 func (Noop) Serve(context.Context, string) {}
+
+// Forward reports that no other node exists.
+func (Noop) Forward(context.Context, AgentRecord, string, []byte) ([][]byte, error) {
+	return nil, ErrNoRoute
+}
 
 // SendDirect reports that no other node exists.
 func (Noop) SendDirect(context.Context, AgentRecord, string, []byte) error { return ErrNoRoute }
