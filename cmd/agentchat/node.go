@@ -60,6 +60,7 @@ func nodeFlags() []cli.Flag {
 		&cli.IntFlag{Name: "conn-high", Value: p.ConnHigh, Usage: "libp2p connection manager high watermark", EnvVars: env("CONN_HIGH")},
 		&cli.IntFlag{Name: "p2p-max-conns", Value: p.MaxConns, Usage: "libp2p resource manager connection limit (0: scaled default)", EnvVars: env("P2P_MAX_CONNS")},
 		&cli.BoolFlag{Name: "local", Usage: "loopback-only mesh settings with short timers (testnets)", EnvVars: env("LOCAL")},
+		&cli.StringFlag{Name: "pprof", Usage: "serve Go profiles (net/http/pprof) on `HOST:PORT` (keep it on loopback)", EnvVars: env("PPROF")},
 		// The marketplace.
 		&cli.DurationFlag{Name: "min-proposal-age", Value: market.DefaultMinAge, Usage: "refuse COMPLETE on younger proposals (0: off)", EnvVars: env("MIN_PROPOSAL_AGE")},
 		&cli.StringSliceFlag{Name: "webhook", Usage: "`URL` that receives escrow events as POSTed JSON (repeatable)", EnvVars: env("WEBHOOKS")},
@@ -81,6 +82,13 @@ func nodeCommand() *cli.Command {
 				return err
 			}
 			cfg.Logger = log
+			if addr := c.String("pprof"); addr != "" {
+				stop, err := servePprof(addr, log)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			n, err := testnet.StartNode(c.Context, cfg)
 			if err != nil {
 				return err
