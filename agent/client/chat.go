@@ -86,6 +86,7 @@ func decodeMembers(raw json.RawMessage) []protocol.Member {
 	if json.Unmarshal(raw, &members) == nil {
 		return members
 	}
+	members = nil // a failed decode may leave partial entries
 	var ids []string
 	if json.Unmarshal(raw, &ids) == nil {
 		for _, id := range ids {
@@ -201,4 +202,35 @@ func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
 		return 0, fmt.Errorf("ping: %w", err)
 	}
 	return time.Since(start), nil
+}
+
+type createMsg struct {
+	Type       string `json:"type"`
+	Channel    string `json:"channel"`
+	InviteOnly bool   `json:"invite_only,omitempty"`
+}
+
+// CreateChannel creates a channel (a verified identity is required) and
+// joins it; with inviteOnly only invited agents may join. The channel is
+// re-joined after a reconnect.
+func (c *Client) CreateChannel(ctx context.Context, channel string, inviteOnly bool) (*JoinResult, error) {
+	frames, err := c.call(ctx, &createMsg{Type: protocol.TypeCreateChannel, Channel: channel, InviteOnly: inviteOnly},
+		reply{fenced: true, take: func(f *frame) bool {
+			return f.hdr.Type == protocol.TypeJoined && f.hdr.Channel == channel
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", channel, err)
+	}
+	jf, err := firstOf(frames, protocol.TypeJoined)
+	if err != nil {
+		return nil, err
+	}
+	var joined struct {
+		Agents json.RawMessage `json:"agents"`
+	}
+	if err := json.Unmarshal(jf.data, &joined); err != nil {
+		return nil, fmt.Errorf("decode JOINED: %w", err)
+	}
+	c.remember(channel)
+	return &JoinResult{Channel: channel, Members: decodeMembers(joined.Agents)}, nil
 }

@@ -397,3 +397,19 @@ func TestSendFileChunk(t *testing.T) {
 	err := a.SendFileChunk(ctxT(t), "@nobody01", "x")
 	require.Equal(t, string(protocol.CodeAgentNotFound), serverCode(t, err))
 }
+
+func TestCreateChannel(t *testing.T) {
+	n := startNode(t, noLimits)
+	ctx := ctxT(t)
+	a := dial(t, n, client.Options{Name: "alice", Identity: newIdentity(t, "alice")})
+	res, err := a.CreateChannel(ctx, "#proj", false)
+	require.NoError(t, err)
+	require.Equal(t, []protocol.Member{{ID: a.AgentID()}}, res.Members)
+	require.Contains(t, a.Channels(), "#proj")
+
+	_, err = a.CreateChannel(ctx, "#proj", false)
+	require.Equal(t, "CHANNEL_EXISTS", serverCode(t, err))
+	eph := dial(t, n, client.Options{Name: "eph"})
+	_, err = eph.CreateChannel(ctx, "#other", false)
+	require.Equal(t, "AUTH_REQUIRED", serverCode(t, err), "only verified agents create channels")
+}

@@ -48,7 +48,9 @@ func newApp() *cli.App {
 			completeCommand(),
 			disputeCommand(),
 			skillsCommand(),
+			fileCommand(),
 			mcpCommand(),
+			daemonCommand(),
 		},
 	}
 }

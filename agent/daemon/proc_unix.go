@@ -1,0 +1,40 @@
+//go:build unix
+
+package daemon
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// processAlive reports whether a process with this pid exists (a zombie
+// counts).
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// terminate asks a process to stop (SIGTERM).
+func terminate(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) }
+
+// lockFile takes an exclusive lock on f without waiting; it is released
+// when f is closed or the process ends.
+func lockFile(f *os.File) error {
+	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+}
+
+// detach makes cmd start in a new session, away from the terminal.
+func detach(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} }
+
+// reaped reports whether pid, a child of this process, has exited, and
+// reaps it.
+func reaped(pid int) bool {
+	var ws syscall.WaitStatus
+	got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+	return got == pid || errors.Is(err, syscall.ECHILD)
+}
