@@ -305,7 +305,11 @@ func TestVerifiedAgentMovesToAnotherNode(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1000, code)
 
-	// The agent is reachable at its new node.
+	// The agent is reachable at its new node, once the roster says so.
+	require.Eventually(t, func() bool {
+		_, host, ok := net.Nodes[2].Server.RemoteHost(moved.ID)
+		return ok && host == net.Nodes[1].Host.ID()
+	}, 10*time.Second, 20*time.Millisecond)
 	require.NoError(t, watcher.Send(map[string]any{"type": "MSG", "to": "@" + moved.ID, "content": "found you"}))
 	expectMsg(t, moved, "found you")
 }

@@ -97,6 +97,9 @@ type Config struct {
 	FloorTTL time.Duration
 	// SweepInterval is how often timers (challenges, keepalive) are checked.
 	SweepInterval time.Duration
+	// WriteTimeout bounds one write to an agent; a peer that accepts no
+	// data for that long is dropped.
+	WriteTimeout time.Duration
 	// ShutdownGrace bounds the close handshake with each agent at shutdown.
 	ShutdownGrace time.Duration
 
@@ -187,7 +190,7 @@ func (c *Config) check() error {
 			errs = append(errs, fmt.Errorf("channel %q is not a valid name", ch))
 		}
 	}
-	for _, d := range []time.Duration{c.RateWindow, c.ChallengeTimeout, c.VerifyTimeout, c.PingInterval, c.PongTimeout, c.IdentifyTimeout, c.SweepInterval, c.FloorTTL} {
+	for _, d := range []time.Duration{c.WriteTimeout, c.RateWindow, c.ChallengeTimeout, c.VerifyTimeout, c.PingInterval, c.PongTimeout, c.IdentifyTimeout, c.SweepInterval, c.FloorTTL} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("timer %v must be positive", d))
 			break

@@ -1097,7 +1097,9 @@ func TestConformance(t *testing.T) {
 	})
 
 	t.Run("slow consumer is closed with 1013", func(t *testing.T) {
-		n := startNode(t, noLimits, func(c *node.Config) { c.SendQueue = 8 })
+		// The write timeout outlasts the burst, so the node is still waiting
+		// to write when the reader comes back (slow under -race).
+		n := startNode(t, noLimits, func(c *node.Config) { c.SendQueue, c.WriteTimeout = 8, 2*time.Minute })
 		// A raw socket that stops reading after WELCOME, with a small fixed
 		// receive buffer so the node's writes back up quickly.
 		d := dialer
@@ -1119,9 +1121,14 @@ func TestConformance(t *testing.T) {
 		for range 2000 {
 			sender.send(map[string]any{"type": "MSG", "to": "#general", "content": content})
 		}
-		sender.sync()
-		// Now drain: what was buffered arrives, then the close.
-		require.NoError(t, slow.SetReadDeadline(time.Now().Add(15*time.Second)))
+		// A barrier with room for the backlog (slow under -race).
+		sender.send(map[string]any{"type": "PING"})
+		sender.nextMatchWithin("PONG after the burst", isType("PONG"), time.Minute)
+		// Now drain: what was buffered arrives, then the close. A larger
+		// receive buffer opens the TCP window again, so the megabytes the
+		// node holds drain quickly.
+		require.NoError(t, slow.UnderlyingConn().(*net.TCPConn).SetReadBuffer(1<<20))
+		require.NoError(t, slow.SetReadDeadline(time.Now().Add(time.Minute)))
 		var rerr error
 		for rerr == nil {
 			_, _, rerr = slow.ReadMessage()

@@ -159,7 +159,7 @@ func (c *conn) readLoop() {
 // writeLoop writes queued frames, pings on request, and performs the close
 // handshake when asked: frames queued before the close are written first.
 func (c *conn) writeLoop() {
-	const writeWait = 10 * time.Second
+	writeWait := c.s.cfg.WriteTimeout
 	for {
 		select {
 		case b := <-c.out:

@@ -260,7 +260,14 @@ func (c *client) pending() []frame {
 // waiting up to waitTimeout for it.
 func (c *client) nextMatch(desc string, pred func(frame) bool) frame {
 	c.tb.Helper()
-	deadline := time.NewTimer(waitTimeout)
+	return c.nextMatchWithin(desc, pred, waitTimeout)
+}
+
+// nextMatchWithin is nextMatch with its own bound, for waits on a node
+// that is working through a deliberate backlog.
+func (c *client) nextMatchWithin(desc string, pred func(frame) bool, wait time.Duration) frame {
+	c.tb.Helper()
+	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
 		c.mu.Lock()
@@ -280,7 +287,7 @@ func (c *client) nextMatch(desc string, pred func(frame) bool) frame {
 		case <-c.notify:
 		case <-c.done:
 		case <-deadline.C:
-			require.FailNowf(c.tb, "timeout", "no %s within %v; queued frames: %v", desc, waitTimeout, c.pending())
+			require.FailNowf(c.tb, "timeout", "no %s within %v; queued frames: %v", desc, wait, c.pending())
 		}
 	}
 }
