@@ -98,7 +98,7 @@ type Config struct {
 	// SweepInterval is how often timers (challenges, keepalive) are checked.
 	SweepInterval time.Duration
 	// WriteTimeout bounds one write to an agent; a peer that accepts no
-	// data for that long is dropped.
+	// data for that long is dropped. Zero means 10 s.
 	WriteTimeout time.Duration
 	// ShutdownGrace bounds the close handshake with each agent at shutdown.
 	ShutdownGrace time.Duration
@@ -189,6 +189,9 @@ func (c *Config) check() error {
 		if !protocol.ValidChannel(ch) {
 			errs = append(errs, fmt.Errorf("channel %q is not a valid name", ch))
 		}
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 10 * time.Second
 	}
 	for _, d := range []time.Duration{c.WriteTimeout, c.RateWindow, c.ChallengeTimeout, c.VerifyTimeout, c.PingInterval, c.PongTimeout, c.IdentifyTimeout, c.SweepInterval, c.FloorTTL} {
 		if d <= 0 {
