@@ -77,9 +77,12 @@ func (b *Bridge) applyRoster(from string, env rosterEnvelope) {
 	}
 	n.lastSeen = time.Now()
 	gap := env.Kind != kindBye && (env.Seq > n.seq+1 || (env.Kind == kindBeat && env.Seq > n.seq))
-	if env.Kind != kindBeat && env.Seq <= n.seq && env.Kind != kindSnapshot {
+	// Gossip may reorder: a delta at or below the node's sequence was
+	// applied already, and a snapshot older than it would undo newer deltas.
+	if env.Kind != kindBeat && env.Kind != kindBye &&
+		(env.Seq < n.seq || (env.Seq == n.seq && env.Kind != kindSnapshot)) {
 		b.mu.Unlock()
-		return // already applied (a replayed delta)
+		return
 	}
 	if env.Seq > n.seq {
 		n.seq = env.Seq
@@ -212,9 +215,11 @@ func (b *Bridge) syncFrom(peer string) {
 		b.nodes[peer] = n
 	}
 	n.lastSeen = time.Now()
-	if env.Seq > n.seq {
-		n.seq = env.Seq
+	if env.Seq < n.seq {
+		b.mu.Unlock()
+		return // deltas newer than this answer arrived meanwhile
 	}
+	n.seq = env.Seq
 	b.mu.Unlock()
 	b.applySnapshot(peer, env)
 }

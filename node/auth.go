@@ -211,8 +211,7 @@ func (s *Server) register(c *conn, a *agent, pubkey string) {
 		old.log.Info("session displaced by verified takeover")
 		s.notice("#general", oldAgent.name+" went offline")
 	}
-	c.log = c.log.With("agent", a.id)
-	c.log.Info("agent online", "name", rec.Name, "verified", rec.Verified, "ephemeral", pubkey == "")
+	c.log.Info("agent online", "agent", a.id, "name", rec.Name, "verified", rec.Verified, "ephemeral", pubkey == "")
 	s.fed.Publish(Event{Kind: EventAgentOnline, Agent: rec})
 	for _, ch := range joined {
 		s.fed.Publish(Event{Kind: EventJoin, Agent: rec, Channel: ch.name})
@@ -237,7 +236,7 @@ func (s *Server) disconnect(c *conn) {
 	if !ok {
 		return
 	}
-	c.log.Info("agent offline")
+	c.log.Info("agent offline", "agent", a.id)
 	s.fed.Publish(Event{Kind: EventAgentOffline, Agent: a.record()})
 	s.notice("#general", a.name+" went offline")
 }
