@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +23,7 @@ func startMesh(t *testing.T, n int, tune func(i int, cfg *testnet.NodeConfig)) *
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	net, err := testnet.Start(ctx, testnet.Options{Nodes: n, Dir: t.TempDir(), Tune: tune,
-		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))})
+		Logger: slog.New(slog.NewTextHandler(newCleanupWriter(t), &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		require.NoError(t, net.Close())
@@ -353,4 +355,32 @@ func TestBurstArrivesCompleteAndInOrder(t *testing.T) {
 	}
 	require.Zero(t, net.Nodes[2].Bridge.Stats().Lost)
 	require.Zero(t, net.Nodes[2].Host.Stats().Dropped)
+}
+
+// cleanupWriter writes to the test's output until the test's cleanup runs,
+// then drops writes: libp2p's pubsub loop logs its own shutdown after Close
+// returns, and the testing package panics on output after a test ends.
+type cleanupWriter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	done bool
+}
+
+func newCleanupWriter(t testing.TB) *cleanupWriter {
+	cw := &cleanupWriter{w: t.Output()}
+	t.Cleanup(func() {
+		cw.mu.Lock()
+		cw.done = true
+		cw.mu.Unlock()
+	})
+	return cw
+}
+
+func (cw *cleanupWriter) Write(p []byte) (int, error) {
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	if cw.done {
+		return len(p), nil
+	}
+	return cw.w.Write(p)
 }

@@ -133,9 +133,24 @@ func TestProposalsAcrossNodes(t *testing.T) {
 	b.accept(t, id, 0)
 	b.expectError(t, "INVALID_PROPOSAL", "PROPOSAL_NOT_PENDING")
 
+	// A second proposal, disputed by the recipient from its own node.
+	id2 := a.propose(t, b, "second remote job", 0)
+	b.next(t, "PROPOSAL")
+	b.accept(t, id2, 0)
+	a.next(t, "ACCEPT")
+	b.next(t, "ACCEPT")
+	require.NoError(t, b.Send(map[string]any{"type": "DISPUTE", "proposal_id": id2, "reason": "scope changed",
+		"sig": b.sign(protocol.DisputeSigningString(id2, "scope changed"))}))
+	for _, p := range []*party{a, b} {
+		require.Equal(t, b.at(), p.next(t, "DISPUTE").String("disputed_by"))
+	}
+
 	require.Eventually(t, func() bool {
 		return bytes.Equal(net.Nodes[0].Market.Table().Bytes(), net.Nodes[1].Market.Table().Bytes()) &&
-			net.Nodes[1].Market.Table().Receipts() == 1
+			net.Nodes[1].Market.Table().Receipts() == 2
 	}, 15*time.Second, 50*time.Millisecond)
-	require.EqualValues(t, 1208, net.Nodes[1].Market.Rating(b.at()).Rating)
+	// +8 each for the completion; then alice, at fault, loses 16 and bob
+	// gains 8 (§12.1; K = 32 for both, amount 0).
+	require.EqualValues(t, 1208+8, net.Nodes[1].Market.Rating(b.at()).Rating)
+	require.EqualValues(t, 1208-16, net.Nodes[0].Market.Rating(a.at()).Rating)
 }

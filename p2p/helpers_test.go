@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"crypto/ed25519"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // testLogger logs to the test's output at Info, so a failing test shows the
 // lifecycle and every Warn.
 func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: testLogLevel}))
+	return slog.New(slog.NewTextHandler(newCleanupWriter(t), &slog.HandlerOptions{Level: testLogLevel}))
 }
 
 // newKey returns a fresh Ed25519 key pair.
@@ -181,3 +182,31 @@ func warm(t *testing.T, pub *Topic, c *collector) {
 }
 
 var testLogLevel = slog.LevelInfo
+
+// cleanupWriter writes to the test's output until the test's cleanup runs,
+// then drops writes: libp2p's pubsub loop logs its own shutdown after Close
+// returns, and the testing package panics on output after a test ends.
+type cleanupWriter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	done bool
+}
+
+func newCleanupWriter(t testing.TB) *cleanupWriter {
+	cw := &cleanupWriter{w: t.Output()}
+	t.Cleanup(func() {
+		cw.mu.Lock()
+		cw.done = true
+		cw.mu.Unlock()
+	})
+	return cw
+}
+
+func (cw *cleanupWriter) Write(p []byte) (int, error) {
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	if cw.done {
+		return len(p), nil
+	}
+	return cw.w.Write(p)
+}
