@@ -18,6 +18,7 @@ import (
 	"github.com/agentchat/mesh/identity"
 	"github.com/agentchat/mesh/node"
 	"github.com/agentchat/mesh/protocol"
+	"github.com/agentchat/mesh/testnet"
 )
 
 // waitTimeout bounds every wait; on loopback it only decides how long a
@@ -27,13 +28,11 @@ const waitTimeout = 10 * time.Second
 // testNode is a real node on a loopback port with a real data dir, started
 // as agent/client's tests start one.
 type testNode struct {
-	tb     testing.TB
-	dd     *node.DataDir
-	Addr   string
-	URL    string
-	cancel context.CancelFunc
-	done   chan error
-	once   sync.Once
+	tb   testing.TB
+	s    *testnet.Server
+	Srv  *node.Server
+	Addr string
+	URL  string
 }
 
 // noLimits turns the node's per-connection rate limits off.
@@ -49,31 +48,14 @@ func startNode(tb testing.TB, opts ...func(*node.Config)) *testNode {
 // an earlier node's. It is stopped in cleanup.
 func startNodeAt(tb testing.TB, dir, addr string, opts ...func(*node.Config)) *testNode {
 	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	dd, err := node.OpenDataDir(ctx, dir)
-	if err != nil {
-		cancel()
-		require.NoError(tb, err)
-	}
-	cfg := node.LocalConfig()
-	cfg.Listen = addr
-	cfg.Key, cfg.Store = dd.Key, dd.Store
-	cfg.Logger = slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	for _, o := range opts {
-		o(&cfg)
-	}
-	srv, err := node.New(cfg)
-	if err == nil {
-		err = srv.Listen()
-	}
-	if err != nil {
-		cancel()
-		_ = dd.Close()
-		require.NoError(tb, err)
-	}
-	n := &testNode{tb: tb, dd: dd, Addr: srv.Addr().String(), cancel: cancel, done: make(chan error, 1)}
-	n.URL = "ws://" + n.Addr + "/"
-	go func() { n.done <- srv.Run(ctx) }()
+	log := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, err := testnet.StartServer(dir, addr, log, func(c *node.Config) {
+		for _, o := range opts {
+			o(c)
+		}
+	})
+	require.NoError(tb, err)
+	n := &testNode{tb: tb, s: s, Srv: s.Srv, Addr: s.Addr, URL: s.URL}
 	tb.Cleanup(n.stop)
 	return n
 }
@@ -188,23 +170,12 @@ func (m *testMarket) Handle(_ context.Context, from node.Caller, msg protocol.Me
 	return nil
 }
 
-// stop shuts the node down and closes its data dir; it is idempotent.
+// stop shuts the node down (agents get 1001) and closes its data dir; it is
+// idempotent.
 func (n *testNode) stop() {
-	n.once.Do(func() {
-		n.cancel()
-		select {
-		case err := <-n.done:
-			if err != nil {
-				n.tb.Errorf("node run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			n.tb.Error("node did not stop within 15s")
-			return
-		}
-		if err := n.dd.Close(); err != nil {
-			n.tb.Errorf("close data dir: %v", err)
-		}
-	})
+	if err := n.s.Stop(); err != nil {
+		n.tb.Error(err)
+	}
 }
 
 // dial connects a raw agent client to n; it is closed in cleanup.
