@@ -286,6 +286,11 @@ func jsArrayIndex(key string) (uint32, bool) {
 	return uint32(n), true
 }
 
+// DecodeJSStringUnits decodes the body of a JSON string literal (without
+// its quotes) into the UTF-16 code units JSON.parse would give, keeping
+// unpaired surrogate escapes that encoding/json would turn into U+FFFD.
+func DecodeJSStringUnits(body string) ([]uint16, error) { return decodeJSONString(body) }
+
 // decodeJSONString decodes the body of a JSON string literal (without its
 // quotes) into the UTF-16 code units JSON.parse would give. Each ill-formed
 // UTF-8 sequence becomes U+FFFD as in AppendJSString; escapes may produce

@@ -141,87 +141,30 @@ var errBadString = errors.New("malformed JSON string")
 // surrogate pair across two chunks, and joinSurrogates pairs the halves
 // again once the chunks are joined.
 func decodeChunkData(raw json.RawMessage) (string, error) {
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' || !utf8.Valid(raw) {
 		return "", errBadString
 	}
-	s := raw[1 : len(raw)-1]
-	if !strings.Contains(string(s), `\`) {
-		if !utf8.Valid(s) {
-			return "", errBadString
-		}
-		return string(s), nil
+	body := string(raw[1 : len(raw)-1])
+	if !strings.Contains(body, `\`) {
+		return body, nil
 	}
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c != '\\' {
-			out = append(out, c)
-			i++
-			continue
-		}
-		if i+1 >= len(s) {
-			return "", errBadString
-		}
-		e := s[i+1]
-		i += 2
-		switch e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			v, ok := hex4(s[i:])
-			if !ok {
-				return "", errBadString
-			}
-			i += 4
-			if utf16.IsSurrogate(rune(v)) && v < 0xDC00 && i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-				if lo, ok := hex4(s[i+2:]); ok && lo >= 0xDC00 && lo <= 0xDFFF {
-					out = utf8.AppendRune(out, utf16.DecodeRune(rune(v), rune(lo)))
-					i += 6
-					continue
-				}
-			}
-			out = appendWTF8(out, v)
-		default:
-			return "", errBadString
-		}
-	}
-	if !validWTF8(out) {
+	units, err := protocol.DecodeJSStringUnits(body)
+	if err != nil {
 		return "", errBadString
+	}
+	out := make([]byte, 0, len(body))
+	for i := 0; i < len(units); i++ {
+		u := units[i]
+		if utf16.IsSurrogate(rune(u)) && u < 0xDC00 && i+1 < len(units) {
+			if r := utf16.DecodeRune(rune(u), rune(units[i+1])); r != utf8.RuneError {
+				out = utf8.AppendRune(out, r)
+				i++
+				continue
+			}
+		}
+		out = appendWTF8(out, u)
 	}
 	return string(out), nil
-}
-
-// hex4 parses four hex digits.
-func hex4(b []byte) (uint16, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var v uint16
-	for _, c := range b[:4] {
-		var d byte
-		switch {
-		case '0' <= c && c <= '9':
-			d = c - '0'
-		case 'a' <= c && c <= 'f':
-			d = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			d = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		v = v<<4 | uint16(d)
-	}
-	return v, true
 }
 
 // appendWTF8 appends a UTF-16 code unit as UTF-8, or as the generalized
@@ -240,23 +183,6 @@ func isSurrogateAt(s string, i int) (rune, bool) {
 		return 0xD000 | rune(s[i+1]&0x3F)<<6 | rune(s[i+2]&0x3F), true
 	}
 	return 0, false
-}
-
-// validWTF8 reports whether b is UTF-8 in which surrogates may appear.
-func validWTF8(b []byte) bool {
-	s := string(b)
-	for i := 0; i < len(s); {
-		if _, ok := isSurrogateAt(s, i); ok {
-			i += 3
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			return false
-		}
-		i += size
-	}
-	return true
 }
 
 // joinSurrogates turns the WTF-8 surrogates of s into UTF-8: a high
