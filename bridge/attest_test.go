@@ -16,7 +16,8 @@ import (
 // rogue is a libp2p peer that joins the mesh without a node behind it and
 // publishes whatever a test tells it to.
 type rogue struct {
-	host *p2p.Host
+	host  *p2p.Host
+	nodes int // nodes it is connected to
 }
 
 func startRogue(t *testing.T, net *testnet.Net) *rogue {
@@ -34,16 +35,17 @@ func startRogue(t *testing.T, net *testnet.Net) *rogue {
 	for _, n := range net.Nodes {
 		require.NoError(t, h.Connect(ctx, n.Host.Addrs()[0]))
 	}
-	return &rogue{host: h}
+	return &rogue{host: h, nodes: len(net.Nodes)}
 }
 
-// publish sends v as JSON on topic, retrying until the topic has peers.
+// publish sends v as JSON on topic once every node is known on it, so
+// that each receives it from the rogue itself.
 func (r *rogue) publish(t *testing.T, topic string, v any) {
 	t.Helper()
 	tp, err := r.host.Join(topic)
 	require.NoError(t, err)
 	deadline := time.Now().Add(10 * time.Second)
-	for len(tp.Peers()) == 0 {
+	for len(tp.Peers()) < r.nodes {
 		require.True(t, time.Now().Before(deadline), "no peers on %s", topic)
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -114,6 +116,7 @@ func TestForgedChannelMessageIsRejected(t *testing.T) {
 func TestReplayedMeshMessageIsDeliveredOnce(t *testing.T) {
 	net := startMesh(t, 2, nil)
 	watcher := connect(t, net, 1, "watcher", nil)
+	waitListed(t, watcher, "#general", watcher.ID) // auto-join done
 	r := startRogue(t, net)
 	author := map[string]any{"id": "zz000000", "name": "ghost"}
 	frame := map[string]any{"type": "MSG", "ts": 1, "from": "@zz000000", "from_name": "ghost",

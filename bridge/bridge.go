@@ -44,7 +44,6 @@ type Bridge struct {
 	stats    Stats
 
 	replicas  []*replica        // replicated sets; fixed before Run
-	authority map[string]string // proposal ID -> the node holding it
 
 	proofMu sync.Mutex      // guards proofs; never held with mu
 	proofs  map[string]bool // verified session proofs, by origin|id|sig
@@ -74,7 +73,6 @@ func New(cfg Config, host *p2p.Host) *Bridge {
 		channels:  make(map[string]*carried),
 		nodes:     make(map[string]*peerNode),
 		proofs:    make(map[string]bool),
-		authority: make(map[string]string),
 	}
 	b.ctx, b.stop = context.WithCancel(context.Background())
 	b.pubCtx, b.stopPub = context.WithCancel(context.Background())

@@ -6,19 +6,14 @@ import (
 	"fmt"
 
 	"github.com/agentchat/mesh/node"
-	"github.com/agentchat/mesh/protocol"
 )
 
-// A proposal lives on its proposer's node. This node learns which node
-// that is when it relays the PROPOSAL to a local recipient, and sends the
-// recipient's later operations on it there.
+// A proposal lives on its proposer's node. The node hosting its recipient
+// learns which node that is when it relays the PROPOSAL (handleDirect tells
+// the market), and the market forwards the recipient's later operations
+// there over this protocol.
 
 const protoMarket = "/agentchat/market/1"
-
-// maxAuthorities bounds the proposal → node map; the oldest half is
-// forgotten when it fills (a forgotten proposal can no longer be answered
-// from here, which its expiry would end anyway).
-const maxAuthorities = 100_000
 
 type marketRequest struct {
 	From  agentWire       `json:"from"`
@@ -29,29 +24,9 @@ type marketResponse struct {
 	Frames []json.RawMessage `json:"frames"`
 }
 
-// noteAuthority remembers the node a relayed PROPOSAL came from.
-func (b *Bridge) noteAuthority(peer string, frame []byte) {
-	var head struct {
-		Type string `json:"type"`
-		ID   string `json:"id"`
-	}
-	if json.Unmarshal(frame, &head) != nil || head.Type != protocol.TypeProposal || head.ID == "" {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.authority) >= maxAuthorities {
-		clear(b.authority)
-	}
-	b.authority[head.ID] = peer
-}
-
 // Forward implements node.Federation.
-func (b *Bridge) Forward(ctx context.Context, from node.AgentRecord, proposalID string, frame []byte) ([][]byte, error) {
-	b.mu.Lock()
-	peer := b.authority[proposalID]
-	b.mu.Unlock()
-	if peer == "" {
+func (b *Bridge) Forward(ctx context.Context, from node.AgentRecord, peer string, frame []byte) ([][]byte, error) {
+	if peer == "" || peer == b.host.ID() {
 		return nil, node.ErrNoRoute
 	}
 	req, err := marshal(marketRequest{From: toWire(from, nil), Frame: frame})
@@ -86,7 +61,7 @@ func (b *Bridge) handleMarket(_ context.Context, peer string, req []byte) ([]byt
 		return nil, err
 	}
 	var resp marketResponse
-	for _, f := range b.srv.HandleForwarded(r.From.record(), r.Frame) {
+	for _, f := range b.srv.HandleForwarded(r.From.record(), peer, r.Frame) {
 		resp.Frames = append(resp.Frames, f)
 	}
 	return marshal(resp)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/agentchat/mesh/protocol"
 )
 
 // handleDirect delivers a DM or file chunk sent by another node. The
@@ -15,6 +17,7 @@ func (b *Bridge) handleDirect(_ context.Context, peer string, req []byte) ([]byt
 		return nil, fmt.Errorf("%w: direct request", ErrMalformed)
 	}
 	var head struct {
+		Type string `json:"type"`
 		From string `json:"from"`
 	}
 	if err := json.Unmarshal(r.Frame, &head); err != nil || head.From != "@"+r.From.ID {
@@ -27,7 +30,9 @@ func (b *Bridge) handleDirect(_ context.Context, peer string, req []byte) ([]byt
 	if !b.srv.DeliverDirect(r.To, r.Frame) {
 		return []byte("not found"), nil
 	}
-	b.noteAuthority(peer, r.Frame)
+	if head.Type == protocol.TypeProposal {
+		b.srv.ObserveProposal(r.From.record(), peer, r.Frame)
+	}
 	return []byte("ok"), nil
 }
 

@@ -129,7 +129,8 @@ type Reservation struct {
 }
 
 // Reserve creates the escrow for an accepted proposal when either stake is
-// positive, after re-checking both (PROTOCOL.md §12.3): an *InsufficientError
+// positive (replacing a record no longer active: a refused ACCEPT may be
+// retried), after re-checking both (PROTOCOL.md §12.3): an *InsufficientError
 // with Party "Proposer" or "Acceptor" refuses it. With no positive stake it
 // returns (nil, nil) and creates nothing. The record is persisted before
 // Reserve returns, then escrow:created is emitted.
@@ -141,7 +142,7 @@ func (e *Escrow) Reserve(ctx context.Context, res Reservation) (*EscrowRecord, e
 		return nil, fmt.Errorf("reserve escrow: %w: proposal ID %q", ErrMalformed, res.ProposalID)
 	}
 	e.opMu.Lock()
-	if _, ok := e.Get(res.ProposalID); ok {
+	if old, ok := e.Get(res.ProposalID); ok && old.Status == EscrowActive {
 		e.opMu.Unlock()
 		return nil, fmt.Errorf("reserve escrow %q: %w", res.ProposalID, ErrEscrowExists)
 	}

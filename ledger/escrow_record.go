@@ -17,6 +17,9 @@ const (
 	ReasonCompleted = "completed"
 	ReasonDisputed  = "disputed"
 	ReasonExpired   = "expired"
+	// ReasonRefused releases a stake reserved on the acceptor's node for an
+	// ACCEPT that the proposal's node then refused.
+	ReasonRefused = "refused"
 )
 
 // EscrowParty is one side of an escrow.

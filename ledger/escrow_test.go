@@ -135,6 +135,14 @@ func TestEscrowLifecycle(t *testing.T) {
 	require.Equal(t, EventEscrowReleased, events[4].Event)
 	require.Equal(t, ReasonExpired, events[4].Reason)
 	require.Equal(t, &StakePair{Proposer: 50}, events[4].StakesReleased)
+
+	// A released escrow may be reserved again (an ACCEPT refused by the
+	// proposal's node, then retried); an active one may not.
+	_, err = e.Reserve(ctx, Reservation{ProposalID: "p2", From: alice.id, To: carol.id, ProposerStake: 10})
+	require.NoError(t, err)
+	require.Equal(t, 590.0, e.Available(alice.id))
+	_, err = e.Reserve(ctx, Reservation{ProposalID: "p2", From: alice.id, To: carol.id, ProposerStake: 10})
+	require.ErrorIs(t, err, ErrEscrowExists)
 }
 
 func TestEscrowReleaseExpired(t *testing.T) {

@@ -14,4 +14,5 @@ var (
 	errNotParty     = protocol.Errorf(protocol.CodeInvalidProposal, "NOT_PROPOSAL_PARTY")
 	errUnavailable  = protocol.Errorf(protocol.CodeInvalidMsg, "Marketplace operation not supported on this node")
 	errStore        = protocol.Errorf(protocol.CodeInvalidMsg, "Settlement could not be stored; try again")
+	errUnreachable  = protocol.Errorf(protocol.CodeInvalidMsg, "The node holding this proposal cannot be reached; try again")
 )

@@ -27,6 +27,7 @@ type Machine struct {
 
 	mu        sync.Mutex // guards the fields below
 	proposals map[string]*proposal
+	remote    map[string]*remoteProposal // held elsewhere, for agents here
 	receipts  []ledger.Receipt
 	table     *ledger.Table
 }
@@ -44,7 +45,8 @@ func New(ctx context.Context, cfg Config) (*Machine, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m := &Machine{cfg: cfg, log: log.With("component", "market"), proposals: map[string]*proposal{}}
+	m := &Machine{cfg: cfg, log: log.With("component", "market"), proposals: map[string]*proposal{},
+		remote: map[string]*remoteProposal{}}
 	receipts, err := cfg.Store.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load receipts: %w", err)
@@ -99,6 +101,9 @@ func (m *Machine) Table() *ledger.Table {
 // has checked the agent is identified and, for signed operations, holds a
 // key; every signature is verified here against that key.
 func (m *Machine) Handle(ctx context.Context, from Caller, msg protocol.Message, c Courier) *protocol.Error {
+	if r := m.remoteFor(proposalOf(msg)); r != nil {
+		return m.forward(ctx, from, msg, r, c)
+	}
 	switch msg := msg.(type) {
 	case *protocol.SearchSkills:
 		return m.search(from, msg, c)
@@ -116,6 +121,21 @@ func (m *Machine) Handle(ctx context.Context, from Caller, msg protocol.Message,
 		return m.dispute(ctx, from, msg, c)
 	}
 	return errUnavailable
+}
+
+// proposalOf returns the proposal an operation is about, "" for others.
+func proposalOf(msg protocol.Message) string {
+	switch msg := msg.(type) {
+	case *protocol.Accept:
+		return msg.ProposalID
+	case *protocol.Reject:
+		return msg.ProposalID
+	case *protocol.Complete:
+		return msg.ProposalID
+	case *protocol.Dispute:
+		return msg.ProposalID
+	}
+	return ""
 }
 
 // Stats feeds /health.

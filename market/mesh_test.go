@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agentchat/mesh/identity"
+	"github.com/agentchat/mesh/ledger"
 	"github.com/agentchat/mesh/protocol"
 	"github.com/agentchat/mesh/testnet"
 )
@@ -101,6 +102,86 @@ func TestSkillsAreSearchableOnEveryNode(t *testing.T) {
 	}, 20*time.Second, 100*time.Millisecond)
 }
 
+// proposeAcross sends a PROPOSAL from a to b on another node, retrying until
+// the mesh knows b (the roster travels in the background), and returns its ID.
+func proposeAcross(t *testing.T, a, b *party, task string, expires *float64) string {
+	t.Helper()
+	var id string
+	require.Eventually(t, func() bool {
+		msg := map[string]any{"type": "PROPOSAL", "to": b.at(), "task": task,
+			"sig": a.sign(protocol.ProposalSigningString(b.at(), task, nil, "", "", expires, nil))}
+		if expires != nil {
+			msg["expires"] = *expires
+		}
+		require.NoError(t, a.Send(msg))
+		f, err := a.Next(ctxFor(t), "PROPOSAL", "ERROR")
+		require.NoError(t, err)
+		id = f.String("id")
+		return f.Type == "PROPOSAL"
+	}, 15*time.Second, 100*time.Millisecond)
+	return id
+}
+
+// waitExpired waits for the server's notice that proposal id expired.
+func waitExpired(t *testing.T, p *party, id string) {
+	t.Helper()
+	for p.next(t, "MSG").String("content") != "Proposal "+id+" expired" {
+	}
+}
+
+// Each agent's stakes are escrowed on its own node: bob, on node 1, cannot
+// stake the same rating on proposals held by nodes 0 and 2. The stake is
+// released when its proposal expires (bob hears of the expiry from his own
+// node) and when the proposal's node refuses the ACCEPT.
+func TestStakesAreHeldOnTheAgentsOwnNode(t *testing.T) {
+	net := startMesh(t, 3)
+	a := partyOn(t, net.Nodes[0], "alice")
+	b := partyOn(t, net.Nodes[1], "bob")
+	c := partyOn(t, net.Nodes[2], "carol")
+	bobs := net.Nodes[1].Market
+
+	id1 := proposeAcross(t, a, b, "first", ptr(3.0))
+	require.Equal(t, id1, b.next(t, "PROPOSAL").String("id"))
+	id2 := proposeAcross(t, c, b, "second", nil)
+	require.Equal(t, id2, b.next(t, "PROPOSAL").String("id"))
+
+	b.accept(t, id1, 1000)
+	require.EqualValues(t, 1000, b.next(t, "ACCEPT").Data["acceptor_stake"])
+	a.next(t, "ACCEPT")
+	status, held := bobs.EscrowStatus(id1)
+	require.True(t, held, "bob's stake is escrowed on bob's node")
+	require.Equal(t, ledger.EscrowActive, status)
+	_, held = net.Nodes[0].Market.EscrowStatus(id1)
+	require.False(t, held, "alice staked nothing; node 0 holds no escrow")
+
+	b.accept(t, id2, 200)
+	b.expectError(t, "INSUFFICIENT_REPUTATION", "Acceptor: Insufficient ELO. Available: 100, Requested: 200")
+
+	waitExpired(t, a, id1) // from alice's node, which holds the proposal
+	waitExpired(t, b, id1) // from bob's node, which holds his stake
+	require.Eventually(t, func() bool {
+		status, _ := bobs.EscrowStatus(id1)
+		return status == ledger.EscrowReleased
+	}, 5*time.Second, 20*time.Millisecond)
+
+	// Accepting the expired proposal reserves bob's stake, node 0 refuses,
+	// and the stake is returned.
+	b.accept(t, id1, 50)
+	b.expectError(t, "INVALID_PROPOSAL", "PROPOSAL_NOT_PENDING")
+	status, _ = bobs.EscrowStatus(id1)
+	require.Equal(t, ledger.EscrowReleased, status)
+
+	b.accept(t, id2, 200)
+	require.EqualValues(t, 200, b.next(t, "ACCEPT").Data["acceptor_stake"])
+	c.complete(t, id2)
+	c.next(t, "COMPLETE")
+	b.next(t, "COMPLETE")
+	require.Eventually(t, func() bool {
+		status, _ := bobs.EscrowStatus(id2)
+		return status == ledger.EscrowSettled
+	}, 15*time.Second, 20*time.Millisecond, "the receipt reaches bob's node and settles his stake")
+}
+
 // Two agents on different nodes negotiate, complete and dispute; the
 // proposal lives on the proposer's node and the recipient's operations are
 // forwarded there. Both nodes end with the same ratings.
@@ -108,16 +189,7 @@ func TestProposalsAcrossNodes(t *testing.T) {
 	net := startMesh(t, 2)
 	a := partyOn(t, net.Nodes[0], "alice")
 	b := partyOn(t, net.Nodes[1], "bob")
-	// Propose until the mesh knows bob (the roster travels in the background).
-	var id string
-	require.Eventually(t, func() bool {
-		sig := a.sign(protocol.ProposalSigningString(b.at(), "remote job", nil, "", "", nil, nil))
-		require.NoError(t, a.Send(map[string]any{"type": "PROPOSAL", "to": b.at(), "task": "remote job", "sig": sig}))
-		f, err := a.Next(ctxFor(t), "PROPOSAL", "ERROR")
-		require.NoError(t, err)
-		id = f.String("id")
-		return f.Type == "PROPOSAL"
-	}, 15*time.Second, 100*time.Millisecond)
+	id := proposeAcross(t, a, b, "remote job", nil)
 	require.Equal(t, id, b.next(t, "PROPOSAL").String("id"))
 
 	b.accept(t, id, 5)

@@ -2,7 +2,6 @@ package market
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/agentchat/mesh/identity"
@@ -106,7 +105,7 @@ func (m *Machine) lookup(id string, now int64) *proposal {
 }
 
 // accept implements ACCEPT: only the recipient of a pending proposal, with
-// stakes both parties can cover (escrowed here).
+// stakes both parties can cover.
 func (m *Machine) accept(ctx context.Context, from Caller, msg *protocol.Accept, c Courier) *protocol.Error {
 	a := ledger.Accept{PaymentCode: msg.PaymentCode, EloStake: msg.EloStake, Sig: msg.Sig}
 	if err := checkCaller(from, a.SigningString(msg.ProposalID), msg.Sig); err != nil {
@@ -129,19 +128,19 @@ func (m *Machine) accept(ctx context.Context, from Caller, msg *protocol.Accept,
 	p.status = protocol.StatusAccepted // claimed; undone if the stakes fail
 	m.mu.Unlock()
 
-	acceptor := ledger.Reservation{ProposalID: msg.ProposalID, From: p.signed.From, To: "@" + from.ID,
-		ProposerStake: stake(p.signed.EloStake), AcceptorStake: stake(msg.EloStake), ExpiresAt: p.expiresAt,
+	// Each party's stake is escrowed on its own node: an acceptor on
+	// another node has had its stake reserved there.
+	res := ledger.Reservation{ProposalID: msg.ProposalID, From: p.signed.From, To: "@" + from.ID,
+		ProposerStake: stake(p.signed.EloStake), ExpiresAt: p.expiresAt,
 		Task: p.signed.Task, Amount: p.signed.Amount, Currency: p.signed.Currency}
-	if _, err := m.escrow.Reserve(ctx, acceptor); err != nil {
+	if from.Node == "" {
+		res.AcceptorStake = stake(msg.EloStake)
+	}
+	if _, err := m.escrow.Reserve(ctx, res); err != nil {
 		m.mu.Lock()
 		p.status = protocol.StatusPending
 		m.mu.Unlock()
-		var ins *ledger.InsufficientError
-		if errors.As(err, &ins) {
-			return protocol.Errorf(protocol.CodeInsufficientReputation, "%s", ins.Error())
-		}
-		m.log.Error("reserve escrow", "proposal", msg.ProposalID, "err", err)
-		return errStore
+		return escrowError(m, msg.ProposalID, err)
 	}
 	a.AcceptedAt = now
 	m.mu.Lock()

@@ -130,32 +130,47 @@ func (m *Machine) fold(r ledger.Receipt) *ledger.RatingChanges {
 
 // Import adds receipts learned from elsewhere (gossip, a bundle): each is
 // verified and stored, duplicates are no-ops, and the ratings are refolded
-// once. It returns how many were new.
+// once. A stake this node holds for a new receipt's proposal (its agent
+// accepted a proposal held elsewhere) is settled. It returns how many were
+// new.
 func (m *Machine) Import(ctx context.Context, rs []ledger.Receipt) (int, error) {
 	m.settleMu.Lock()
 	defer m.settleMu.Unlock()
-	added := 0
+	var added []ledger.Receipt
 	for _, r := range rs {
 		had, err := m.cfg.Store.Has(ctx, r.ID())
 		if err != nil {
-			return added, err
+			return len(added), err
 		}
 		if err := m.cfg.Store.Put(ctx, r); err != nil {
-			return added, err
+			return len(added), err
 		}
 		if !had {
-			m.mu.Lock()
-			m.receipts = append(m.receipts, r)
-			m.mu.Unlock()
-			added++
+			added = append(added, r)
 		}
 	}
-	if added > 0 {
-		m.mu.Lock()
-		m.table = ledger.Fold(m.receipts)
-		m.mu.Unlock()
+	if len(added) == 0 {
+		return 0, nil
 	}
-	return added, nil
+	m.mu.Lock()
+	m.receipts = append(m.receipts, added...)
+	m.table = ledger.Fold(m.receipts)
+	table := m.table
+	for _, r := range added {
+		m.remoteOverLocked(r.ID())
+	}
+	m.mu.Unlock()
+	for i := range added {
+		r := &added[i]
+		if rec, ok := m.escrow.Get(r.ID()); !ok || rec.Status != ledger.EscrowActive {
+			continue
+		}
+		changes, _ := table.Changes(r.ID())
+		if err := m.escrow.Settle(ctx, r, changes); err != nil {
+			m.log.Warn("settle escrow", "proposal", r.ID(), "err", err)
+		}
+	}
+	return len(added), nil
 }
 
 // expire moves pending and accepted proposals past their deadline to
@@ -178,10 +193,18 @@ func (m *Machine) expire(ctx context.Context, c Courier) {
 				m.log.Warn("release escrow", "proposal", id, "err", err)
 			}
 		}
-		for _, party := range []string{strings.TrimPrefix(p.signed.From, "@"), p.toID()} {
-			c.Send(party, &protocol.MsgFrame{Type: protocol.TypeMsg, TS: now, From: "@server", FromName: "Server",
-				To: "@" + party, Content: "Proposal " + id + " expired"})
+		// A party on another node hears it from its own node (expireRemote).
+		for _, party := range []string{p.signed.From, "@" + p.toID()} {
+			c.Send(strings.TrimPrefix(party, "@"), expiryNotice(id, party, now))
 		}
 		m.log.Info("proposal expired", "proposal", id)
+	}
+	m.expireRemote(ctx, now, c)
+	// Escrows whose proposal this node no longer remembers (it restarted)
+	// are released at their deadline all the same.
+	if ids, err := m.escrow.ReleaseExpired(ctx); err != nil {
+		m.log.Warn("release expired escrows", "err", err)
+	} else if len(ids) > 0 {
+		m.log.Info("released expired escrows", "proposals", ids)
 	}
 }

@@ -127,68 +127,13 @@ func (s *Server) dispatch(c *conn, m protocol.Message, raw []byte, now time.Time
 		}
 		return s.handleVerifyResponse(c, a, m)
 	case *protocol.SearchSkills:
-		return s.market.Handle(s.ctx, s.callerOf(a), m, s.courierFor(c, a))
+		return s.market.Handle(s.ctx, s.callerOf(a), m, s.courierFor(c, a, nil))
 	}
 	// Everything left is a signed marketplace or agentcourt operation (T2).
 	if a.pubkey == "" {
 		return errSigRequired
 	}
-	perr := s.market.Handle(s.ctx, s.callerOf(a), m, s.courierFor(c, a))
-	if id := proposalID(m); id != "" && notFound(perr) {
-		// Not ours: the proposal may belong to the proposer's node.
-		return s.forward(c, a, id, raw, perr)
-	}
-	return perr
-}
-
-// courier is the Courier the market uses for one call. Replies go to c
-// (or are collected, for a call forwarded from another node); Send reaches
-// a local agent, else one on another node, with from as the author.
-type courier struct {
-	s       *Server
-	c       *conn
-	from    *AgentRecord // nil: local agents only
-	collect *[][]byte    // replies of a forwarded call
-}
-
-func (s *Server) courierFor(c *conn, a *agent) courier {
-	s.mu.RLock()
-	rec := a.record()
-	s.mu.RUnlock()
-	return courier{s: s, c: c, from: &rec}
-}
-
-// Courier returns a Courier for frames a service sends on its own, such as
-// expiry notices: Send reaches local agents, Reply goes nowhere.
-func (s *Server) Courier() Courier { return courier{s: s} }
-
-func (k courier) Reply(frame any) {
-	switch {
-	case k.collect != nil:
-		if b, err := protocol.Encode(frame); err == nil {
-			*k.collect = append(*k.collect, b)
-		}
-	case k.c != nil:
-		k.c.sendFrame(frame)
-	}
-}
-
-func (k courier) Send(id string, frame any) bool {
-	k.s.mu.RLock()
-	target := k.s.agents[id]
-	k.s.mu.RUnlock()
-	if target != nil {
-		target.sendFrame(frame)
-		return true
-	}
-	if k.from == nil {
-		return false
-	}
-	b, err := protocol.Encode(frame)
-	if err != nil {
-		return false
-	}
-	return k.s.fed.SendDirect(k.s.ctx, *k.from, id, b) == nil
+	return s.market.Handle(s.ctx, s.callerOf(a), m, s.courierFor(c, a, raw))
 }
 
 func (s *Server) handleCaptchaResponse(c *conn) *protocol.Error {

@@ -67,10 +67,10 @@ type Federation interface {
 	// federation starts carrying it and seeds its history from a peer. It
 	// returns when done or after a short bound; it must not fail the JOIN.
 	Serve(ctx context.Context, channel string)
-	// Forward sends a marketplace operation (the agent's frame as sent)
-	// about a proposal held by another node to that node, and returns the
-	// frames for the agent. ErrNoRoute: no node is known to hold it.
-	Forward(ctx context.Context, from AgentRecord, proposalID string, frame []byte) ([][]byte, error)
+	// Forward sends a marketplace operation (the agent's frame as sent) to
+	// the node that holds its proposal, and returns the frames for the
+	// agent. ErrNoRoute: that node is not reachable.
+	Forward(ctx context.Context, from AgentRecord, node string, frame []byte) ([][]byte, error)
 }
 
 // Noop is the Federation of a node that is alone: nothing leaves it and no

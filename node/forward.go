@@ -1,60 +1,28 @@
 package node
 
 import (
-	"errors"
-
 	"github.com/agentchat/mesh/protocol"
 )
 
-// Proposals live on their proposer's node. An ACCEPT, REJECT, COMPLETE or
-// DISPUTE for a proposal this node does not hold is forwarded to that node
-// through the federation, with the caller's attested record; the answers
-// come back and are sent to the caller as if handled here.
+// Proposals live on their proposer's node. The market of the node hosting
+// the proposal's recipient forwards the recipient's ACCEPT, REJECT,
+// COMPLETE and DISPUTE there through the federation (Courier.Forward), with
+// the caller's attested record; HandleForwarded runs them on arrival.
 
-// proposalID returns the proposal a marketplace operation is about.
-func proposalID(m protocol.Message) string {
-	switch m := m.(type) {
-	case *protocol.Accept:
-		return m.ProposalID
-	case *protocol.Reject:
-		return m.ProposalID
-	case *protocol.Complete:
-		return m.ProposalID
-	case *protocol.Dispute:
-		return m.ProposalID
+// isProposalOp reports the operations that can be forwarded.
+func isProposalOp(m protocol.Message) bool {
+	switch m.(type) {
+	case *protocol.Accept, *protocol.Reject, *protocol.Complete, *protocol.Dispute:
+		return true
 	}
-	return ""
+	return false
 }
 
-// notFound reports the market's "no such proposal" answers.
-func notFound(e *protocol.Error) bool {
-	return e != nil && (e.Code == protocol.CodeProposalNotFound ||
-		(e.Code == protocol.CodeInvalidProposal && e.Message == "PROPOSAL_NOT_FOUND"))
-}
-
-func (s *Server) forward(c *conn, a *agent, id string, raw []byte, local *protocol.Error) *protocol.Error {
-	s.mu.RLock()
-	rec := a.record()
-	s.mu.RUnlock()
-	frames, err := s.fed.Forward(s.ctx, rec, id, raw)
-	if errors.Is(err, ErrNoRoute) {
-		return local
-	}
-	if err != nil {
-		c.log.Warn("forward marketplace operation", "proposal", id, "err", err)
-		return local
-	}
-	for _, b := range frames {
-		c.send(b)
-	}
-	return nil
-}
-
-// HandleForwarded runs a marketplace frame that an agent on another node
+// HandleForwarded runs a marketplace frame that an agent hosted by node
 // sent about a proposal this node holds. The federation has checked that
-// the node vouching for from hosts it. It returns the frames for the
-// caller, an ERROR frame included.
-func (s *Server) HandleForwarded(from AgentRecord, raw []byte) [][]byte {
+// node hosts from. It returns the frames for the caller, an ERROR frame
+// included.
+func (s *Server) HandleForwarded(from AgentRecord, node string, raw []byte) [][]byte {
 	var out [][]byte
 	reply := func(e *protocol.Error) [][]byte {
 		if b, err := protocol.Encode(e.Frame(nowMS())); err == nil {
@@ -66,13 +34,23 @@ func (s *Server) HandleForwarded(from AgentRecord, raw []byte) [][]byte {
 	if perr != nil {
 		return reply(perr)
 	}
-	if proposalID(m) == "" {
+	if !isProposalOp(m) {
 		return reply(protocol.Errorf(protocol.CodeInvalidMsg, "Only proposal operations can be forwarded"))
 	}
-	caller := Caller{ID: from.ID, Name: from.Name, Pubkey: from.Pubkey, Verified: from.Verified}
 	k := courier{s: s, from: &from, collect: &out}
-	if perr := s.market.Handle(s.ctx, caller, m, k); perr != nil {
+	if perr := s.market.Handle(s.ctx, from.caller(node), m, k); perr != nil {
 		return reply(perr)
 	}
 	return out
+}
+
+// ObserveProposal is called by the federation when a PROPOSAL from an
+// agent hosted by node reached a local agent.
+func (s *Server) ObserveProposal(from AgentRecord, node string, frame []byte) {
+	s.market.Observe(from.caller(node), frame)
+}
+
+// caller is the market's view of a remote agent hosted by node.
+func (r AgentRecord) caller(node string) Caller {
+	return Caller{ID: r.ID, Name: r.Name, Pubkey: r.Pubkey, Verified: r.Verified, Node: node}
 }

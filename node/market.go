@@ -13,13 +13,21 @@ type Caller struct {
 	Name     string
 	Pubkey   string // PEM; never "" (the node checks SIGNATURE_REQUIRED first)
 	Verified bool
+	// Node is the node that vouches for a caller whose operation was
+	// forwarded from there; "" for an agent connected here.
+	Node string
 }
 
-// Courier lets the market reach agents: Send delivers a frame to a local
-// agent and reports whether it was online; Reply answers the caller.
+// Courier lets the market reach agents: Send delivers a frame to an agent
+// (here or, for a call from an agent, anywhere on the mesh) and reports
+// whether it was reachable; Reply answers the caller. Forward sends the
+// caller's frame, as it arrived, to the node holding its proposal and
+// returns that node's answers; ErrNoRoute when there is no way there (or
+// the call was itself forwarded).
 type Courier interface {
 	Send(id string, frame any) bool
 	Reply(frame any)
+	Forward(node string) ([][]byte, error)
 }
 
 // Market handles PROPOSAL, ACCEPT, REJECT, COMPLETE, DISPUTE,
@@ -30,6 +38,9 @@ type Market interface {
 	Handle(ctx context.Context, from Caller, m protocol.Message, c Courier) *protocol.Error
 	// Stats feeds the /health "proposals" block.
 	Stats() ProposalStats
+	// Observe sees a PROPOSAL that from (hosted by from.Node) sent to an
+	// agent here: operations on it are forwarded to that node.
+	Observe(from Caller, frame []byte)
 }
 
 // ProposalStats is the /health "proposals" block.
@@ -57,3 +68,5 @@ func (noMarket) Handle(_ context.Context, _ Caller, m protocol.Message, c Courie
 }
 
 func (noMarket) Stats() ProposalStats { return ProposalStats{ByStatus: map[string]int{}} }
+
+func (noMarket) Observe(Caller, []byte) {}

@@ -34,6 +34,8 @@ func (a marketAdapter) Handle(ctx context.Context, from node.Caller, msg protoco
 	return a.m.Handle(ctx, market.Caller(from), msg, c)
 }
 
+func (a marketAdapter) Observe(from node.Caller, frame []byte) { a.m.Observe(market.Caller(from), frame) }
+
 func (a marketAdapter) Stats() node.ProposalStats {
 	total, by, agents := a.m.Stats()
 	return node.ProposalStats{Total: total, ByStatus: by, Agents: agents}
