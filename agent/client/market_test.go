@@ -87,6 +87,8 @@ func (checkingMarket) Stats() node.ProposalStats {
 	return node.ProposalStats{ByStatus: map[string]int{}}
 }
 
+func (checkingMarket) Observe(node.Caller, []byte) {} // one node: nothing is relayed
+
 func withMarket(c *node.Config) { c.Market = checkingMarket{} }
 
 func TestMarketOperationsAreSigned(t *testing.T) {

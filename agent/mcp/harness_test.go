@@ -89,6 +89,8 @@ func (m *testMarket) Stats() node.ProposalStats {
 	return node.ProposalStats{ByStatus: map[string]int{}}
 }
 
+func (m *testMarket) Observe(node.Caller, []byte) {} // one node: nothing is relayed
+
 func (m *testMarket) Handle(_ context.Context, from node.Caller, msg protocol.Message, c node.Courier) *protocol.Error {
 	now := time.Now().UnixMilli()
 	parties := func(id string) ([2]string, *protocol.Error) {
