@@ -40,7 +40,7 @@ func DefaultConfig() Config {
 func LocalConfig() Config {
 	c := DefaultConfig()
 	c.Heartbeat = 250 * time.Millisecond
-	c.NodeTTL = 2 * time.Second
+	c.NodeTTL = 5 * time.Second // survives a CPU-starved test run
 	c.SnapshotEvery = 2 * time.Second
 	c.ReorderWait = 2 * time.Second
 	c.RequestTimeout = 2 * time.Second

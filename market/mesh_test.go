@@ -206,8 +206,8 @@ func TestProposalsAcrossNodes(t *testing.T) {
 	b.expectError(t, "INVALID_PROPOSAL", "PROPOSAL_NOT_PENDING")
 
 	// A second proposal, disputed by the recipient from its own node.
-	id2 := a.propose(t, b, "second remote job", 0)
-	b.next(t, "PROPOSAL")
+	id2 := proposeAcross(t, a, b, "second remote job", nil)
+	require.Equal(t, id2, b.next(t, "PROPOSAL").String("id"))
 	b.accept(t, id2, 0)
 	a.next(t, "ACCEPT")
 	b.next(t, "ACCEPT")

@@ -253,11 +253,9 @@ func (s *Server) unregisterLocked(c *conn) (*agent, bool) {
 	left := &protocol.AgentLeft{Type: protocol.TypeAgentLeft, TS: nowMS(), Agent: a.at()}
 	for ch := range a.channels {
 		ch.mu.Lock()
-		delete(ch.members, c)
 		left.Channel = ch.name
-		if b, err := protocol.Encode(left); err == nil {
-			ch.broadcast(b, nil)
-		}
+		ch.announce(s.cfg.PresenceLimit, left, c)
+		delete(ch.members, c)
 		ch.mu.Unlock()
 	}
 	a.channels = map[*channel]struct{}{}

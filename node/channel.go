@@ -36,6 +36,19 @@ func (s *Server) addChannel(name string, inviteOnly, verifiedOnly bool) *channel
 	return ch
 }
 
+// announce broadcasts a membership frame (AGENT_JOINED, AGENT_LEFT) to
+// every member but skip, unless the channel, counting the agent that joins
+// or leaves, is larger than limit (Config.PresenceLimit). Caller holds
+// ch.mu.
+func (ch *channel) announce(limit int, frame any, skip *conn) {
+	if limit > 0 && len(ch.members)+len(ch.remotes) > limit {
+		return
+	}
+	if b, err := protocol.Encode(frame); err == nil {
+		ch.broadcast(b, skip)
+	}
+}
+
 // broadcast queues b to every member except skip; caller holds ch.mu, so
 // every member sees the channel's frames in one order.
 func (ch *channel) broadcast(b []byte, skip *conn) {

@@ -12,13 +12,10 @@ func (s *Server) addMember(ch *channel, c *conn, a *agent) bool {
 	if _, ok := ch.members[c]; ok {
 		return false
 	}
-	b, err := protocol.Encode(&protocol.AgentJoined{Type: protocol.TypeAgentJoined, TS: nowMS(),
-		Channel: ch.name, Agent: a.at(), Name: a.name, Verified: a.verified})
-	if err == nil {
-		ch.broadcast(b, nil)
-	}
 	ch.members[c] = struct{}{}
 	a.channels[ch] = struct{}{}
+	ch.announce(s.cfg.PresenceLimit, &protocol.AgentJoined{Type: protocol.TypeAgentJoined, TS: nowMS(),
+		Channel: ch.name, Agent: a.at(), Name: a.name, Verified: a.verified}, c)
 	return true
 }
 
@@ -100,12 +97,10 @@ func (s *Server) handleLeave(c *conn, a *agent, name string) {
 	}
 	ch.mu.Lock()
 	_, was := ch.members[c]
+	ch.announce(s.cfg.PresenceLimit, &protocol.AgentLeft{Type: protocol.TypeAgentLeft, TS: nowMS(),
+		Channel: name, Agent: a.at(), Name: a.name}, c)
 	delete(ch.members, c)
 	delete(a.channels, ch)
-	if b, err := protocol.Encode(&protocol.AgentLeft{Type: protocol.TypeAgentLeft, TS: nowMS(),
-		Channel: name, Agent: a.at(), Name: a.name}); err == nil {
-		ch.broadcast(b, c)
-	}
 	ch.mu.Unlock()
 	rec := a.record()
 	s.mu.Unlock()
@@ -235,14 +230,17 @@ func (s *Server) notice(name, content string) {
 		return
 	}
 	f := protocol.MsgFrame{Type: protocol.TypeMsg, TS: nowMS(), From: "@server", FromName: "Server", To: name, Content: content}
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if l := s.cfg.PresenceLimit; l > 0 && len(ch.members)+len(ch.remotes) > l {
+		return
+	}
 	b, err := protocol.Encode(&f)
 	if err != nil {
 		return
 	}
-	ch.mu.Lock()
 	ch.buf.push(f)
 	ch.broadcast(b, nil)
-	ch.mu.Unlock()
 }
 
 func orOnline(p string) string {

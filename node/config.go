@@ -54,6 +54,11 @@ type Config struct {
 	// Notices posts the "came online", "went offline" and "joined" server
 	// notices of §9.2 to channels.
 	Notices bool
+	// PresenceLimit scopes membership news: AGENT_JOINED, AGENT_LEFT and
+	// the server notices are sent in a channel only while it has at most
+	// this many members (here and on other nodes), so a crowd arriving
+	// costs O(N) frames, not O(N²). LIST_AGENTS stays exact. 0: no limit.
+	PresenceLimit int
 	// Limits of the validator (content size).
 	Limits protocol.Limits
 	// MaxFrame is the largest websocket message accepted, in bytes; larger
@@ -128,6 +133,7 @@ func DefaultConfig() Config {
 		BufferSize:       20,
 		PrivateChannels:  true,
 		Notices:          true,
+		PresenceLimit:    100,
 		Limits:           protocol.Limits{MaxContent: protocol.DefaultMaxContent, MaxChunk: protocol.DefaultMaxFrame},
 		MaxFrame:         protocol.DefaultMaxFrame,
 		RateLimits:       true,
@@ -178,6 +184,9 @@ func (c *Config) check() error {
 	}
 	if c.SendQueue < 1 {
 		errs = append(errs, fmt.Errorf("send queue %d must be at least 1", c.SendQueue))
+	}
+	if c.PresenceLimit < 0 {
+		errs = append(errs, fmt.Errorf("presence limit %d is negative", c.PresenceLimit))
 	}
 	if c.MaxFrame < 1024 {
 		errs = append(errs, fmt.Errorf("max frame %d is below 1024 bytes", c.MaxFrame))

@@ -320,6 +320,28 @@ func TestConformance(t *testing.T) {
 		alice.requireNone("reply to LEAVE of an unknown channel", func(f frame) bool { return f.typ() == "LEFT" || f.typ() == "ERROR" })
 	})
 
+	t.Run("membership news is scoped to channels within the presence limit", func(t *testing.T) {
+		n := startNode(t, func(c *node.Config) { c.PresenceLimit = 2 })
+		alice := n.newAgent(t, "alice")
+		bob := n.newAgent(t, "bob")
+		alice.nextMatch("AGENT_JOINED bob", typeFor("AGENT_JOINED", "agent", bob.ID))
+		carol := n.newAgent(t, "carol") // the third member: the channels are now large
+		alice.sync()
+		bob.sync()
+		alice.requireNone("AGENT_JOINED in a large channel", typeFor("AGENT_JOINED", "agent", carol.ID))
+		alice.requireNone("notice in a large channel", func(f frame) bool {
+			return f.typ() == "MSG" && strings.Contains(f.str("content"), "carol")
+		})
+		carol.send(map[string]any{"type": "LIST_AGENTS", "channel": "#general"})
+		require.Len(t, carol.next("AGENTS")["list"], 3, "LIST_AGENTS stays exact")
+		carol.close()
+		bob.nextMatch("carol's departure reached", func(f frame) bool { return f.typ() == "MSG" && f.str("content") == "carol went offline" })
+		bob.requireNone("AGENT_LEFT in a large channel", typeFor("AGENT_LEFT", "agent", carol.ID))
+		// Back within the limit, news flows again.
+		bob.close()
+		alice.nextMatch("AGENT_LEFT bob", typeFor("AGENT_LEFT", "agent", bob.ID))
+	})
+
 	t.Run("disconnect", func(t *testing.T) {
 		n := startNode(t)
 		alice := n.newAgent(t, "alice")

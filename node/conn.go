@@ -15,23 +15,30 @@ import (
 	"github.com/agentchat/mesh/protocol"
 )
 
-// conn is one agent websocket. It has two goroutines: the reader, which
-// decodes and dispatches every inbound frame in order, and the writer, which
-// drains the bounded send queue. Anything may queue a frame (send); only the
-// writer writes, except Close/WriteControl which gorilla allows anywhere.
+// conn is one agent websocket. Its reader goroutine decodes and dispatches
+// every inbound frame in order. Anything may queue an outbound frame (send);
+// a writer goroutine runs only while frames are queued, writes every queued
+// frame and hands them to the kernel in one write, so an idle connection
+// costs one goroutine and a fanout costs one syscall per burst, not per
+// frame. Only the writer writes data frames; gorilla may write control
+// frames (pongs, its own close on a protocol error) from the reader.
 type conn struct {
 	s         *Server
 	ws        *websocket.Conn
+	cork      *corkConn // nil if the listener does not cork
 	ip        string
 	userAgent string
 	connected time.Time
 	log       *slog.Logger
 
-	out    chan []byte   // frames for the writer
-	pingC  chan struct{} // sweeper asks the writer to ping
-	closeC chan closeReq // first close request wins
-	done   chan struct{} // closed once both goroutines ended
-	once   sync.Once     // guards closeC send
+	qmu     sync.Mutex // guards the queue fields below
+	queue   [][]byte   // frames for the writer
+	writing bool       // a writer goroutine is running (or the close is done)
+	pingDue bool       // the sweeper asked for a ping
+	closing *closeReq  // first close request wins
+
+	closed chan struct{} // closed once the close frame is written or writing failed
+	done   chan struct{} // closed once the connection is torn down
 	dead   atomic.Bool   // set once closing: drop further frames
 	seen   atomic.Int64  // unix ms of the last inbound frame or pong
 
@@ -88,11 +95,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		ip:        ip,
 		userAgent: r.UserAgent(),
 		connected: time.Now(),
-		out:       make(chan []byte, s.cfg.SendQueue),
-		pingC:     make(chan struct{}, 1),
-		closeC:    make(chan closeReq, 1),
+		closed:    make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	c.cork, _ = ws.NetConn().(*corkConn)
 	c.log = s.log.With("conn", ws.RemoteAddr().String())
 	c.seen.Store(nowMS())
 	ws.SetPongHandler(func(string) error { c.seen.Store(nowMS()); return nil })
@@ -105,22 +111,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.conns[c] = struct{}{}
-	s.wg.Add(2)
+	s.wg.Add(1)
 	s.mu.Unlock()
 	c.log.Debug("connected", "ip", ip)
 
-	writerDone := make(chan struct{})
-	go func() {
-		defer s.wg.Done()
-		defer close(writerDone)
-		c.writeLoop()
-	}()
 	go func() {
 		defer s.wg.Done()
 		c.readLoop()
-		c.dead.Store(true)
-		c.closeWith(protocol.CloseNormal, "") // stop the writer if it still runs
-		<-writerDone
+		c.closeWith(protocol.CloseNormal, "") // if nothing closed it yet
+		<-c.closed
 		ws.Close()
 		s.disconnect(c)
 		close(c.done)
@@ -156,60 +155,100 @@ func (c *conn) readLoop() {
 	}
 }
 
-// writeLoop writes queued frames, pings on request, and performs the close
-// handshake when asked: frames queued before the close are written first.
-func (c *conn) writeLoop() {
-	writeWait := c.s.cfg.WriteTimeout
-	for {
-		select {
-		case b := <-c.out:
-			_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
-				c.terminate()
-				return
-			}
-		case <-c.pingC:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				c.terminate()
-				return
-			}
-		case req := <-c.closeC:
-			c.flush(writeWait)
-			msg := websocket.FormatCloseMessage(req.code, req.reason)
-			_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeWait))
-			// Let the reader see the peer's close echo, but not forever.
-			_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.ShutdownGrace))
-			return
-		}
-	}
-}
-
-// flush writes whatever is queued without waiting for more.
-func (c *conn) flush(wait time.Duration) {
-	for {
-		select {
-		case b := <-c.out:
-			_ = c.ws.SetWriteDeadline(time.Now().Add(wait))
-			if c.ws.WriteMessage(websocket.TextMessage, b) != nil {
-				return
-			}
-		default:
-			return
-		}
-	}
-}
-
-// send queues an encoded frame. A full queue means the agent is not reading:
-// it is disconnected (1013) rather than slowing everyone else down.
+// send queues an encoded frame and makes sure a writer runs. A full queue
+// means the agent is not reading: it is disconnected (1013) rather than
+// slowing everyone else down.
 func (c *conn) send(b []byte) {
-	if c.dead.Load() {
+	c.qmu.Lock()
+	if c.closing != nil {
+		c.qmu.Unlock()
 		return
 	}
-	select {
-	case c.out <- b:
-	default:
-		c.log.Warn("slow consumer disconnected", "queue", cap(c.out))
+	if len(c.queue) >= c.s.cfg.SendQueue {
+		c.qmu.Unlock()
+		c.log.Warn("slow consumer disconnected", "queue", c.s.cfg.SendQueue)
 		c.closeWith(protocol.CloseSlowConsumer, "Slow consumer")
+		return
+	}
+	c.queue = append(c.queue, b)
+	c.wakeLocked()
+	c.qmu.Unlock()
+}
+
+// wakeLocked starts the writer unless it runs. Caller holds qmu.
+func (c *conn) wakeLocked() {
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
+}
+
+// writeLoop writes what is queued, batch by batch, and returns when the
+// queue is empty. The close, once asked for, is written after the frames
+// queued before it; then the writer stays "running" so none starts again.
+func (c *conn) writeLoop() {
+	for {
+		c.qmu.Lock()
+		batch, ping, closing := c.queue, c.pingDue, c.closing
+		c.queue, c.pingDue = nil, false
+		if len(batch) == 0 && !ping && closing == nil {
+			c.writing = false
+			c.qmu.Unlock()
+			return
+		}
+		c.qmu.Unlock()
+		if err := c.writeBatch(batch, ping); err != nil {
+			c.terminate()
+			c.finish()
+			return
+		}
+		if closing != nil {
+			wait := c.s.cfg.WriteTimeout
+			msg := websocket.FormatCloseMessage(closing.code, closing.reason)
+			_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(wait))
+			// Let the reader see the peer's close echo, but not forever.
+			_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.ShutdownGrace))
+			c.finish()
+			return
+		}
+	}
+}
+
+// writeBatch writes frames (and a ping) corked, as one write.
+func (c *conn) writeBatch(frames [][]byte, ping bool) error {
+	deadline := time.Now().Add(c.s.cfg.WriteTimeout)
+	_ = c.ws.SetWriteDeadline(deadline)
+	if c.cork != nil {
+		c.cork.Cork()
+	}
+	var err error
+	for _, b := range frames {
+		if err = c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+			break
+		}
+	}
+	if err == nil && ping {
+		err = c.ws.WriteControl(websocket.PingMessage, nil, deadline)
+	}
+	if c.cork != nil {
+		if ferr := c.cork.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	return err
+}
+
+// finish marks the writing side over.
+func (c *conn) finish() {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.closing == nil {
+		c.closing = &closeReq{} // writing failed: nothing more to write
+	}
+	select {
+	case <-c.closed:
+	default:
+		close(c.closed)
 	}
 }
 
@@ -227,11 +266,16 @@ func (c *conn) sendFrame(v any) {
 func (c *conn) sendError(e *protocol.Error) { c.sendFrame(e.Frame(nowMS())) }
 
 // closeWith starts the close handshake with code; later calls do nothing.
+// Frames queued before it are written first; later ones are dropped.
 func (c *conn) closeWith(code int, reason string) {
-	c.once.Do(func() {
-		c.dead.Store(true)
-		c.closeC <- closeReq{code: code, reason: reason}
-	})
+	c.dead.Store(true)
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.closing != nil {
+		return
+	}
+	c.closing = &closeReq{code: code, reason: reason}
+	c.wakeLocked()
 }
 
 // terminate drops the TCP connection without a close frame (the peer sees
@@ -243,9 +287,11 @@ func (c *conn) terminate() {
 
 // ping asks the writer to send a websocket ping.
 func (c *conn) ping() {
-	select {
-	case c.pingC <- struct{}{}:
-	default:
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.closing == nil {
+		c.pingDue = true
+		c.wakeLocked()
 	}
 }
 

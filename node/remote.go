@@ -99,8 +99,8 @@ func (s *Server) UpsertRemote(ra RemoteAgent) error {
 	for ch := range r.channels {
 		if _, keep := want[ch]; !keep {
 			ch.mu.Lock()
+			ch.announce(s.cfg.PresenceLimit, &protocol.AgentLeft{Type: protocol.TypeAgentLeft, TS: nowMS(), Channel: ch.name, Agent: at}, nil)
 			delete(ch.remotes, id)
-			s.encodeBroadcast(ch, &protocol.AgentLeft{Type: protocol.TypeAgentLeft, TS: nowMS(), Channel: ch.name, Agent: at})
 			ch.mu.Unlock()
 			delete(r.channels, ch)
 		}
@@ -110,9 +110,9 @@ func (s *Server) UpsertRemote(ra RemoteAgent) error {
 			continue
 		}
 		ch.mu.Lock()
-		s.encodeBroadcast(ch, &protocol.AgentJoined{Type: protocol.TypeAgentJoined, TS: nowMS(), Channel: ch.name,
-			Agent: at, Name: r.rec.Name, Verified: r.rec.Verified})
 		ch.remotes[id] = r
+		ch.announce(s.cfg.PresenceLimit, &protocol.AgentJoined{Type: protocol.TypeAgentJoined, TS: nowMS(), Channel: ch.name,
+			Agent: at, Name: r.rec.Name, Verified: r.rec.Verified}, nil)
 		ch.mu.Unlock()
 		r.channels[ch] = struct{}{}
 	}
@@ -167,14 +167,6 @@ func sendAll(conns []*conn, frame any) {
 	}
 }
 
-// encodeBroadcast encodes frame and sends it to ch's local members. Caller
-// holds ch.mu.
-func (s *Server) encodeBroadcast(ch *channel, frame any) {
-	if b, err := protocol.Encode(frame); err == nil {
-		ch.broadcast(b, nil)
-	}
-}
-
 // localMembersLocked lists local members of the given channels, once each.
 // Caller holds s.mu.
 func (s *Server) localMembersLocked(chans map[*channel]struct{}) []*conn {
@@ -213,8 +205,8 @@ func (s *Server) removeRemoteLocked(id string) {
 	delete(s.remotes, id)
 	for ch := range r.channels {
 		ch.mu.Lock()
+		ch.announce(s.cfg.PresenceLimit, &protocol.AgentLeft{Type: protocol.TypeAgentLeft, TS: nowMS(), Channel: ch.name, Agent: "@" + id}, nil)
 		delete(ch.remotes, id)
-		s.encodeBroadcast(ch, &protocol.AgentLeft{Type: protocol.TypeAgentLeft, TS: nowMS(), Channel: ch.name, Agent: "@" + id})
 		ch.mu.Unlock()
 	}
 }

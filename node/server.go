@@ -127,7 +127,7 @@ func (s *Server) Listen() error {
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
-	s.ln = ln
+	s.ln = corkListener{ln}
 	return nil
 }
 

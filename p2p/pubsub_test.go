@@ -21,7 +21,8 @@ func TestLineDelivery(t *testing.T) {
 
 	require.NoError(t, ts[0].Publish(t.Context(), []byte("hello")))
 	require.NoError(t, ts[0].Publish(t.Context(), []byte("sentinel")))
-	require.Eventually(t, func() bool { return len(atC.find("sentinel")) == 1 },
+	// Gossip does not order messages: wait for both.
+	require.Eventually(t, func() bool { return len(atC.find("sentinel")) == 1 && len(atC.find("hello")) > 0 },
 		10*time.Second, 10*time.Millisecond)
 
 	got := atC.find("hello")
