@@ -48,6 +48,12 @@ func (b *Bridge) publishMsg(ev node.Event) {
 	c.outSeq++
 	env := chanEnvelope{Epoch: b.epoch, Seq: c.outSeq, Author: toWire(ev.Agent, nil), Frame: ev.Frame}
 	b.mu.Unlock()
+	if len(c.topic.Peers()) == 0 {
+		// No other node carries the channel: signing would be wasted. A
+		// node that subscribes later starts from a later sequence number,
+		// which it does not count as lost, and backfills history.
+		return
+	}
 	data, err := marshal(env)
 	if err != nil {
 		b.log.Error("encode channel envelope", "err", err)

@@ -63,17 +63,10 @@ func (s *Server) handleJoin(c *conn, a *agent, name string) *protocol.Error {
 	// JOINED and the replay are queued under ch.mu, so no channel message
 	// can slip between the member list and the replay.
 	ch.mu.Lock()
-	members := make([]protocol.Member, 0, len(ch.members))
-	for m := range ch.members {
-		if m.agent != nil {
-			members = append(members, m.agent.member())
-		}
-	}
-	for id, r := range ch.remotes {
-		members = append(members, protocol.Member{ID: "@" + id, Name: r.rec.Name, Verified: r.rec.Verified})
-	}
+	joined := &protocol.Joined{Type: protocol.TypeJoined, TS: nowMS(), Channel: name}
+	joined.Agents, joined.Total = s.joinedMembers(ch, c)
 	s.mu.Unlock()
-	c.sendFrame(&protocol.Joined{Type: protocol.TypeJoined, TS: nowMS(), Channel: name, Agents: members})
+	c.sendFrame(joined)
 	for _, f := range ch.buf.snapshot() {
 		f.Replay = true
 		c.sendFrame(&f)
@@ -85,6 +78,36 @@ func (s *Server) handleJoin(c *conn, a *agent, name string) *protocol.Error {
 		s.notice(name, agentName+" joined "+name)
 	}
 	return nil
+}
+
+// joinedMembers lists ch's members for a JOINED to c: all of them, or in a
+// channel over the presence limit c and up to PresenceLimit others, with the
+// total (LIST_AGENTS lists everyone). Caller holds s.mu and ch.mu.
+func (s *Server) joinedMembers(ch *channel, c *conn) ([]protocol.Member, int) {
+	total := len(ch.members) + len(ch.remotes)
+	limit := s.cfg.PresenceLimit
+	if limit <= 0 || total <= limit {
+		limit, total = total, 0
+	}
+	members := make([]protocol.Member, 0, limit+1)
+	if c.agent != nil {
+		members = append(members, c.agent.member())
+	}
+	for m := range ch.members {
+		if len(members) > limit {
+			return members, total
+		}
+		if m != c && m.agent != nil {
+			members = append(members, m.agent.member())
+		}
+	}
+	for id, r := range ch.remotes {
+		if len(members) > limit {
+			break
+		}
+		members = append(members, protocol.Member{ID: "@" + id, Name: r.rec.Name, Verified: r.rec.Verified})
+	}
+	return members, total
 }
 
 // handleLeave implements LEAVE (§8.3); an unknown channel is ignored.

@@ -31,11 +31,12 @@ type conn struct {
 	connected time.Time
 	log       *slog.Logger
 
-	qmu     sync.Mutex // guards the queue fields below
-	queue   [][]byte   // frames for the writer
-	writing bool       // a writer goroutine is running (or the close is done)
-	pingDue bool       // the sweeper asked for a ping
-	closing *closeReq  // first close request wins
+	qmu     sync.Mutex    // guards the queue fields below
+	queue   [][]byte      // frames for the writer
+	writing bool          // a writer goroutine is running (or the close is done)
+	pingDue bool          // the sweeper asked for a ping
+	closing *closeReq     // first close request wins
+	wake    chan struct{} // tells a lingering writer there is work
 
 	closed chan struct{} // closed once the close frame is written or writing failed
 	done   chan struct{} // closed once the connection is torn down
@@ -97,6 +98,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		connected: time.Now(),
 		closed:    make(chan struct{}),
 		done:      make(chan struct{}),
+		wake:      make(chan struct{}, 1),
 	}
 	c.cork, _ = ws.NetConn().(*corkConn)
 	c.log = s.log.With("conn", ws.RemoteAddr().String())
@@ -175,28 +177,42 @@ func (c *conn) send(b []byte) {
 	c.qmu.Unlock()
 }
 
-// wakeLocked starts the writer unless it runs. Caller holds qmu.
+// wakeLocked starts the writer, or wakes it if it lingers. Caller holds qmu.
 func (c *conn) wakeLocked() {
 	if !c.writing {
 		c.writing = true
 		go c.writeLoop()
+		return
+	}
+	select {
+	case c.wake <- struct{}{}:
+	default:
 	}
 }
 
-// writeLoop writes what is queued, batch by batch, and returns when the
-// queue is empty. The close, once asked for, is written after the frames
-// queued before it; then the writer stays "running" so none starts again.
+// writerLinger is how long a writer waits for more frames before it exits:
+// a busy connection keeps its writer (no goroutine start per frame), an
+// idle one has none.
+const writerLinger = 50 * time.Millisecond
+
+// writeLoop writes what is queued, batch by batch, and returns once the
+// queue stayed empty for writerLinger. The close, once asked for, is
+// written after the frames queued before it; then the writer stays
+// "running" so none starts again.
 func (c *conn) writeLoop() {
+	var linger *time.Timer
 	for {
 		c.qmu.Lock()
 		batch, ping, closing := c.queue, c.pingDue, c.closing
 		c.queue, c.pingDue = nil, false
-		if len(batch) == 0 && !ping && closing == nil {
-			c.writing = false
-			c.qmu.Unlock()
-			return
-		}
+		idle := len(batch) == 0 && !ping && closing == nil
 		c.qmu.Unlock()
+		if idle {
+			if !c.linger(&linger) {
+				return
+			}
+			continue
+		}
 		if err := c.writeBatch(batch, ping); err != nil {
 			c.terminate()
 			c.finish()
@@ -212,6 +228,28 @@ func (c *conn) writeLoop() {
 			return
 		}
 	}
+}
+
+// linger waits for more work; false means the writer should exit (and
+// has given up its turn: the next send starts a new one).
+func (c *conn) linger(t **time.Timer) bool {
+	if *t == nil {
+		*t = time.NewTimer(writerLinger)
+	} else {
+		(*t).Reset(writerLinger)
+	}
+	select {
+	case <-c.wake:
+		return true
+	case <-(*t).C:
+	}
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if len(c.queue) > 0 || c.pingDue || c.closing != nil {
+		return true
+	}
+	c.writing = false
+	return false
 }
 
 // writeBatch writes frames (and a ping) corked, as one write.

@@ -13,6 +13,7 @@ func (s *Server) sweep(ctx context.Context) {
 	t := time.NewTicker(s.cfg.SweepInterval)
 	defer t.Stop()
 	lastPing := time.Now()
+	var compact compactor
 	for {
 		select {
 		case <-ctx.Done():
@@ -27,6 +28,7 @@ func (s *Server) sweep(ctx context.Context) {
 			s.expireVerifies(now)
 			s.expireFloors(now)
 			s.fireCallbacks(now)
+			s.maybeCompact(&compact)
 		}
 	}
 }

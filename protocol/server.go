@@ -97,6 +97,9 @@ type Joined struct {
 	TS      int64  `json:"ts"`
 	Channel string `json:"channel"`
 	Agents  any    `json:"agents"`
+	// Total, an extension, is the member count when Agents lists only
+	// some of them (a channel over the node's presence limit).
+	Total int `json:"total,omitempty"`
 }
 
 // Left confirms a LEAVE.
