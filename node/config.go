@@ -82,6 +82,10 @@ type Config struct {
 	MaxConnsPerIP int
 	// TrustProxy takes the client IP from X-Forwarded-For.
 	TrustProxy bool
+	// WriteDelay, if positive, lets frames for a busy connection gather:
+	// a connection that flushed less than WriteDelay ago waits out the
+	// rest before its next write. An idle connection writes at once.
+	WriteDelay time.Duration
 	// SendQueue is the number of frames queued to one agent before it is
 	// disconnected as a slow consumer (close 1013).
 	SendQueue int
@@ -184,6 +188,9 @@ func (c *Config) check() error {
 	}
 	if c.SendQueue < 1 {
 		errs = append(errs, fmt.Errorf("send queue %d must be at least 1", c.SendQueue))
+	}
+	if c.WriteDelay < 0 || c.WriteDelay > time.Second {
+		errs = append(errs, fmt.Errorf("write delay %s must be within [0, 1s]", c.WriteDelay))
 	}
 	if c.PresenceLimit < 0 {
 		errs = append(errs, fmt.Errorf("presence limit %d is negative", c.PresenceLimit))

@@ -25,7 +25,7 @@ import (
 type conn struct {
 	s         *Server
 	ws        *websocket.Conn
-	cork      *corkConn // nil if the listener does not cork
+	cork      *corkConn // the socket under ws, for batched writes
 	ip        string
 	userAgent string
 	connected time.Time
@@ -89,10 +89,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		ws.Close()
 		return
 	}
+	cork, ok := ws.NetConn().(*corkConn)
+	if !ok { // only the node's own listener (Listen) leads here
+		s.log.Error("websocket not accepted by the node's listener", "remote", ws.RemoteAddr().String())
+		s.releaseIP(ip)
+		ws.Close()
+		return
+	}
 	ws.SetReadLimit(s.cfg.MaxFrame)
 	c := &conn{
 		s:         s,
 		ws:        ws,
+		cork:      cork,
 		ip:        ip,
 		userAgent: r.UserAgent(),
 		connected: time.Now(),
@@ -100,7 +108,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		done:      make(chan struct{}),
 		wake:      make(chan struct{}, 1),
 	}
-	c.cork, _ = ws.NetConn().(*corkConn)
 	c.log = s.log.With("conn", ws.RemoteAddr().String())
 	c.seen.Store(nowMS())
 	ws.SetPongHandler(func(string) error { c.seen.Store(nowMS()); return nil })
@@ -154,139 +161,6 @@ func (c *conn) readLoop() {
 			continue
 		}
 		c.s.handleFrame(c, data)
-	}
-}
-
-// send queues an encoded frame and makes sure a writer runs. A full queue
-// means the agent is not reading: it is disconnected (1013) rather than
-// slowing everyone else down.
-func (c *conn) send(b []byte) {
-	c.qmu.Lock()
-	if c.closing != nil {
-		c.qmu.Unlock()
-		return
-	}
-	if len(c.queue) >= c.s.cfg.SendQueue {
-		c.qmu.Unlock()
-		c.log.Warn("slow consumer disconnected", "queue", c.s.cfg.SendQueue)
-		c.closeWith(protocol.CloseSlowConsumer, "Slow consumer")
-		return
-	}
-	c.queue = append(c.queue, b)
-	c.wakeLocked()
-	c.qmu.Unlock()
-}
-
-// wakeLocked starts the writer, or wakes it if it lingers. Caller holds qmu.
-func (c *conn) wakeLocked() {
-	if !c.writing {
-		c.writing = true
-		go c.writeLoop()
-		return
-	}
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-// writerLinger is how long a writer waits for more frames before it exits:
-// a busy connection keeps its writer (no goroutine start per frame), an
-// idle one has none.
-const writerLinger = 50 * time.Millisecond
-
-// writeLoop writes what is queued, batch by batch, and returns once the
-// queue stayed empty for writerLinger. The close, once asked for, is
-// written after the frames queued before it; then the writer stays
-// "running" so none starts again.
-func (c *conn) writeLoop() {
-	var linger *time.Timer
-	for {
-		c.qmu.Lock()
-		batch, ping, closing := c.queue, c.pingDue, c.closing
-		c.queue, c.pingDue = nil, false
-		idle := len(batch) == 0 && !ping && closing == nil
-		c.qmu.Unlock()
-		if idle {
-			if !c.linger(&linger) {
-				return
-			}
-			continue
-		}
-		if err := c.writeBatch(batch, ping); err != nil {
-			c.terminate()
-			c.finish()
-			return
-		}
-		if closing != nil {
-			wait := c.s.cfg.WriteTimeout
-			msg := websocket.FormatCloseMessage(closing.code, closing.reason)
-			_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(wait))
-			// Let the reader see the peer's close echo, but not forever.
-			_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.ShutdownGrace))
-			c.finish()
-			return
-		}
-	}
-}
-
-// linger waits for more work; false means the writer should exit (and
-// has given up its turn: the next send starts a new one).
-func (c *conn) linger(t **time.Timer) bool {
-	if *t == nil {
-		*t = time.NewTimer(writerLinger)
-	} else {
-		(*t).Reset(writerLinger)
-	}
-	select {
-	case <-c.wake:
-		return true
-	case <-(*t).C:
-	}
-	c.qmu.Lock()
-	defer c.qmu.Unlock()
-	if len(c.queue) > 0 || c.pingDue || c.closing != nil {
-		return true
-	}
-	c.writing = false
-	return false
-}
-
-// writeBatch writes frames (and a ping) corked, as one write.
-func (c *conn) writeBatch(frames [][]byte, ping bool) error {
-	deadline := time.Now().Add(c.s.cfg.WriteTimeout)
-	_ = c.ws.SetWriteDeadline(deadline)
-	if c.cork != nil {
-		c.cork.Cork()
-	}
-	var err error
-	for _, b := range frames {
-		if err = c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
-			break
-		}
-	}
-	if err == nil && ping {
-		err = c.ws.WriteControl(websocket.PingMessage, nil, deadline)
-	}
-	if c.cork != nil {
-		if ferr := c.cork.Flush(); err == nil {
-			err = ferr
-		}
-	}
-	return err
-}
-
-// finish marks the writing side over.
-func (c *conn) finish() {
-	c.qmu.Lock()
-	defer c.qmu.Unlock()
-	if c.closing == nil {
-		c.closing = &closeReq{} // writing failed: nothing more to write
-	}
-	select {
-	case <-c.closed:
-	default:
-		close(c.closed)
 	}
 }
 

@@ -3,19 +3,22 @@ package node
 import (
 	"net"
 	"sync"
+	"time"
 )
 
-// corkConn lets a connection's writer gather every frame it has queued into
-// one buffer and hand it to the kernel in one write: between Cork and Flush,
-// writes (gorilla writes each websocket frame as one Write, under its own
-// write lock) are appended to a pooled buffer. Uncorked, writes pass
-// straight through, so gorilla's control frames from other goroutines and
-// plain HTTP responses are unaffected.
+// corkConn is the node's side of one TCP (or TLS) connection. Between
+// Cork and Flush, the connection's writer appends websocket frames to a
+// pooled buffer (AppendText, and gorilla's own writes, which it makes one
+// Write per frame under its write lock) and Flush hands them to the kernel
+// in one write. Uncorked, writes pass straight through, so gorilla's
+// control frames from other goroutines and plain HTTP responses are
+// unaffected.
 type corkConn struct {
 	net.Conn
-	mu     sync.Mutex
-	corked bool
-	buf    *[]byte // from corkBufs while corked
+	mu       sync.Mutex
+	corked   bool
+	buf      *[]byte   // from corkBufs while corked
+	deadline time.Time // the last write deadline set
 }
 
 // corkBufs recycles batch buffers: an idle connection holds none.
@@ -32,6 +35,43 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return c.Conn.Write(p)
+}
+
+// AppendText appends one server-to-client websocket text frame (final,
+// unmasked, RFC 6455 §5.2) carrying p. The writer calls it while corked.
+func (c *corkConn) AppendText(p []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := *c.buf
+	switch n := len(p); {
+	case n <= 125:
+		b = append(b, 0x81, byte(n))
+	case n <= 0xFFFF:
+		b = append(b, 0x81, 126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 0x81, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32),
+			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	*c.buf = append(b, p...)
+}
+
+// SetWriteDeadline records the deadline it sets.
+func (c *corkConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// ensureDeadline sets a write deadline of now+d unless the one set ends
+// after now+d/2: a busy connection does not reset it for every batch.
+func (c *corkConn) ensureDeadline(now time.Time, d time.Duration) {
+	c.mu.Lock()
+	fresh := c.deadline.After(now.Add(d / 2))
+	c.mu.Unlock()
+	if !fresh {
+		_ = c.SetWriteDeadline(now.Add(d))
+	}
 }
 
 // Cork starts gathering writes.

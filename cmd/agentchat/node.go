@@ -43,6 +43,7 @@ func nodeFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-conns-per-ip", Value: d.MaxConnsPerIP, Usage: "concurrent sockets per client IP (0: no cap)", EnvVars: env("MAX_CONNS_PER_IP")},
 		&cli.BoolFlag{Name: "trust-proxy", Usage: "take the client IP from X-Forwarded-For", EnvVars: env("TRUST_PROXY")},
 		&cli.IntFlag{Name: "send-queue", Value: d.SendQueue, Usage: "frames queued per agent before it is dropped as a slow consumer", EnvVars: env("SEND_QUEUE")},
+		&cli.DurationFlag{Name: "write-delay", Value: d.WriteDelay, Usage: "let frames for a busy agent gather this long before a write (fewer syscalls, that much more latency; 0: write at once)", EnvVars: env("WRITE_DELAY")},
 		&cli.StringFlag{Name: "admin-key", Usage: "key that authorises the admin operations (allowlist, kick, ban, MOTD, verify)", EnvVars: env("ADMIN_KEY")},
 		&cli.BoolFlag{Name: "allowlist", Usage: "enable the pubkey allowlist", EnvVars: env("ALLOWLIST")},
 		&cli.BoolFlag{Name: "allowlist-strict", Usage: "refuse pubkeys not on the allowlist, and ephemeral agents", EnvVars: env("ALLOWLIST_STRICT")},
@@ -124,6 +125,7 @@ func nodeConfig(c *cli.Context) (testnet.NodeConfig, error) {
 	cfg.MaxConnsPerIP = c.Int("max-conns-per-ip")
 	cfg.TrustProxy = c.Bool("trust-proxy")
 	cfg.SendQueue = c.Int("send-queue")
+	cfg.WriteDelay = c.Duration("write-delay")
 	cfg.AdminKey = c.String("admin-key")
 	cfg.Allowlist = c.Bool("allowlist") || c.Bool("allowlist-strict")
 	cfg.AllowlistStrict = c.Bool("allowlist-strict")
