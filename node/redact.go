@@ -8,23 +8,26 @@ import (
 )
 
 // secretPatterns are the built-in redactions of PROTOCOL.md §9.7, applied
-// in this order; the whole match is replaced.
+// in this order; the whole match is replaced. Each pattern runs only on text
+// holding one of its hints, substrings every match contains, so ordinary
+// messages skip the regular expressions.
 var secretPatterns = []struct {
-	name string
-	re   *regexp.Regexp
+	name  string
+	hints []string
+	re    *regexp.Regexp
 }{
-	{"anthropic_api_key", regexp.MustCompile(`sk-ant-[a-zA-Z0-9_-]{20,}`)},
-	{"openai_api_key", regexp.MustCompile(`sk-[a-zA-Z0-9]{20,}`)},
-	{"github_pat", regexp.MustCompile(`ghp_[a-zA-Z0-9]{36}`)},
-	{"github_pat_fine", regexp.MustCompile(`github_pat_[a-zA-Z0-9_]{22,}`)},
-	{"github_oauth", regexp.MustCompile(`gho_[a-zA-Z0-9]{36}`)},
-	{"aws_access_key", regexp.MustCompile(`AKIA[A-Z0-9]{16}`)},
-	{"aws_secret_key", regexp.MustCompile(`(?:aws_secret_access_key|AWS_SECRET_ACCESS_KEY)['"=:\s]+([A-Za-z0-9/+=]{40})`)},
-	{"slack_token", regexp.MustCompile(`xox[bpaors]-[a-zA-Z0-9-]{10,}`)},
-	{"stripe_key", regexp.MustCompile(`[sr]k_(live|test)_[a-zA-Z0-9]{20,}`)},
-	{"google_api_key", regexp.MustCompile(`AIza[a-zA-Z0-9_-]{35}`)},
-	{"jwt", regexp.MustCompile(`eyJ[a-zA-Z0-9_-]{10,}\.eyJ[a-zA-Z0-9_-]{10,}\.[a-zA-Z0-9_-]{10,}`)},
-	{"generic_secret", regexp.MustCompile(`(?:api_key|apikey|secret|token|password|credential|auth)['"]?\s*[:=]\s*['"]([a-zA-Z0-9_\-/+=]{16,})['"]`)},
+	{"anthropic_api_key", []string{"sk-ant-"}, regexp.MustCompile(`sk-ant-[a-zA-Z0-9_-]{20,}`)},
+	{"openai_api_key", []string{"sk-"}, regexp.MustCompile(`sk-[a-zA-Z0-9]{20,}`)},
+	{"github_pat", []string{"ghp_"}, regexp.MustCompile(`ghp_[a-zA-Z0-9]{36}`)},
+	{"github_pat_fine", []string{"github_pat_"}, regexp.MustCompile(`github_pat_[a-zA-Z0-9_]{22,}`)},
+	{"github_oauth", []string{"gho_"}, regexp.MustCompile(`gho_[a-zA-Z0-9]{36}`)},
+	{"aws_access_key", []string{"AKIA"}, regexp.MustCompile(`AKIA[A-Z0-9]{16}`)},
+	{"aws_secret_key", []string{"aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"}, regexp.MustCompile(`(?:aws_secret_access_key|AWS_SECRET_ACCESS_KEY)['"=:\s]+([A-Za-z0-9/+=]{40})`)},
+	{"slack_token", []string{"xox"}, regexp.MustCompile(`xox[bpaors]-[a-zA-Z0-9-]{10,}`)},
+	{"stripe_key", []string{"k_live_", "k_test_"}, regexp.MustCompile(`[sr]k_(live|test)_[a-zA-Z0-9]{20,}`)},
+	{"google_api_key", []string{"AIza"}, regexp.MustCompile(`AIza[a-zA-Z0-9_-]{35}`)},
+	{"jwt", []string{"eyJ"}, regexp.MustCompile(`eyJ[a-zA-Z0-9_-]{10,}\.eyJ[a-zA-Z0-9_-]{10,}\.[a-zA-Z0-9_-]{10,}`)},
+	{"generic_secret", []string{":", "="}, regexp.MustCompile(`(?:api_key|apikey|secret|token|password|credential|auth)['"]?\s*[:=]\s*['"]([a-zA-Z0-9_\-/+=]{16,})['"]`)},
 }
 
 // secretEnvName matches the names of environment variables whose values
@@ -71,7 +74,18 @@ func (r *redactor) redact(s string) (string, bool) {
 		out = strings.ReplaceAll(out, e.value, "[REDACTED:env:"+e.name+"]")
 	}
 	for _, p := range secretPatterns {
-		out = p.re.ReplaceAllLiteralString(out, "[REDACTED:"+p.name+"]")
+		if containsAny(out, p.hints) {
+			out = p.re.ReplaceAllLiteralString(out, "[REDACTED:"+p.name+"]")
+		}
 	}
 	return out, out != s
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +76,23 @@ func FuzzExtractCallbacks(f *testing.F) {
 		for _, cb := range cbs {
 			if cb.at.After(time.Unix(0, 0).Add(cbMaxDelay)) {
 				t.Fatalf("delay not clamped: %v", cb.at)
+			}
+		}
+	})
+}
+
+// FuzzRedactHints checks that every pattern's hints are sound: whatever a
+// pattern matches contains one of its hints, so skipping the expression on
+// text without them never lets a secret through.
+func FuzzRedactHints(f *testing.F) {
+	for _, s := range []string{"sk-ant-" + strings.Repeat("a", 24), "AKIA" + strings.Repeat("B", 16),
+		`password: "abcdefghijklmnopq"`, "xoxb-1234567890", "rk_live_" + strings.Repeat("x", 20), "plain text"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, p := range secretPatterns {
+			if p.re.MatchString(s) && !containsAny(s, p.hints) {
+				t.Fatalf("%s matches %q without any hint of %v", p.name, s, p.hints)
 			}
 		}
 	})

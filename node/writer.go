@@ -52,7 +52,7 @@ func (c *conn) wakeLocked() {
 // writerLinger is how long a writer waits for more frames before it exits:
 // a busy connection keeps its writer (no goroutine start per frame), an
 // idle one has none.
-const writerLinger = 50 * time.Millisecond
+const writerLinger = time.Second
 
 // writeLoop writes what is queued, batch by batch, and returns once the
 // queue stayed empty for writerLinger. The close, once asked for, is
