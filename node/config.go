@@ -82,9 +82,9 @@ type Config struct {
 	MaxConnsPerIP int
 	// TrustProxy takes the client IP from X-Forwarded-For.
 	TrustProxy bool
-	// WriteDelay, if positive, lets frames for a busy connection gather:
-	// a connection that flushed less than WriteDelay ago waits out the
-	// rest before its next write. An idle connection writes at once.
+	// WriteDelay, if positive, lets frames gather: the flusher waits this
+	// long between write rounds, so a busy connection is written at most
+	// once per delay (fewer, larger writes for up to that much latency).
 	WriteDelay time.Duration
 	// SendQueue is the number of frames queued to one agent before it is
 	// disconnected as a slow consumer (close 1013).

@@ -31,12 +31,14 @@ type conn struct {
 	connected time.Time
 	log       *slog.Logger
 
-	qmu     sync.Mutex    // guards the queue fields below
-	queue   [][]byte      // frames for the writer
-	writing bool          // a writer goroutine is running (or the close is done)
-	pingDue bool          // the sweeper asked for a ping
-	closing *closeReq     // first close request wins
-	wake    chan struct{} // tells a lingering writer there is work
+	qmu      sync.Mutex    // guards the queue fields below
+	queue    [][]byte      // frames for the writer
+	writing  bool          // a writer goroutine is running (or the close is done)
+	pingDue  bool          // the sweeper asked for a ping
+	closing  *closeReq     // first close request wins
+	wake     chan struct{} // tells a lingering writer there is work
+	flushing bool          // on the flusher's list (exclusive with writing)
+	rest     []byte        // framed bytes the flusher could not write; first out
 
 	closed chan struct{} // closed once the close frame is written or writing failed
 	done   chan struct{} // closed once the connection is torn down
@@ -187,7 +189,7 @@ func (c *conn) closeWith(code int, reason string) {
 		return
 	}
 	c.closing = &closeReq{code: code, reason: reason}
-	c.wakeLocked()
+	c.kickLocked()
 }
 
 // terminate drops the TCP connection without a close frame (the peer sees
@@ -203,7 +205,7 @@ func (c *conn) ping() {
 	defer c.qmu.Unlock()
 	if c.closing == nil {
 		c.pingDue = true
-		c.wakeLocked()
+		c.kickLocked()
 	}
 }
 

@@ -3,6 +3,7 @@ package node
 import (
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -15,6 +16,7 @@ import (
 // unaffected.
 type corkConn struct {
 	net.Conn
+	raw      syscall.RawConn // the TCP socket, for TryWrite; nil under TLS
 	mu       sync.Mutex
 	corked   bool
 	buf      *[]byte   // from corkBufs while corked
@@ -37,12 +39,23 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// AppendText appends one server-to-client websocket text frame (final,
-// unmasked, RFC 6455 §5.2) carrying p. The writer calls it while corked.
+// AppendText appends a text frame carrying p to the corked buffer.
 func (c *corkConn) AppendText(p []byte) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	b := *c.buf
+	*c.buf = appendText(*c.buf, p)
+	c.mu.Unlock()
+}
+
+// AppendFramed appends bytes that are already websocket frames.
+func (c *corkConn) AppendFramed(b []byte) {
+	c.mu.Lock()
+	*c.buf = append(*c.buf, b...)
+	c.mu.Unlock()
+}
+
+// appendText appends to b one server-to-client websocket text frame
+// (final, unmasked, RFC 6455 §5.2) carrying p.
+func appendText(b, p []byte) []byte {
 	switch n := len(p); {
 	case n <= 125:
 		b = append(b, 0x81, byte(n))
@@ -52,7 +65,7 @@ func (c *corkConn) AppendText(p []byte) {
 		b = append(b, 0x81, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32),
 			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
-	*c.buf = append(b, p...)
+	return append(b, p...)
 }
 
 // SetWriteDeadline records the deadline it sets.
@@ -111,5 +124,9 @@ func (l corkListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &corkConn{Conn: c}, nil
+	cc := &corkConn{Conn: c}
+	if tcp, ok := c.(*net.TCPConn); ok {
+		cc.raw, _ = tcp.SyscallConn()
+	}
+	return cc, nil
 }

@@ -28,6 +28,7 @@ type Server struct {
 	market   Market
 	bind     []byte // node public key; challenges derive from it
 	upgrader websocket.Upgrader
+	flush    *flusher // writes for agents on plain TCP (flusher.go)
 	started  time.Time
 	access   *access
 	redact   *redactor
@@ -92,6 +93,7 @@ func New(cfg Config) (*Server, error) {
 		s.motd = &m
 	}
 	s.access = newAccess(cfg.Store)
+	s.flush = newFlusher(cfg.WriteDelay)
 	s.redact = newRedactor(cfg.Secrets)
 	s.upgrader = websocket.Upgrader{
 		// Agents are not browsers, and the original accepts every origin.
@@ -157,10 +159,14 @@ func (s *Server) Run(ctx context.Context) error {
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.sweep(s.ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.flush.run(s.ctx)
 	}()
 	s.log.Info("node listening", "addr", s.ln.Addr().String(), "tls", s.cfg.TLSCert != "")
 	serveErr := make(chan error, 1)

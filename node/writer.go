@@ -9,16 +9,15 @@ import (
 )
 
 // The write side of a connection: a bounded queue any goroutine may add
-// to, and a writer goroutine that runs only while there is something to
-// write. The writer takes everything queued and hands it to the kernel in
-// one write (corkConn), so a fanout costs one syscall per receiver per
-// burst, not one per frame; with Config.WriteDelay a busy connection
-// flushes at most once per delay, trading that much latency for fewer,
-// larger writes.
+// to. Frames for a plain TCP socket are written by the server's flusher
+// (flusher.go), many connections per round on one goroutine. A connection
+// the flusher cannot finish (a slow reader, TLS, the close to write) gets
+// a writer goroutine of its own that may block; it runs only
+// while there is something to write, then lingers a moment and exits.
 
-// send queues an encoded frame and makes sure a writer runs. A full queue
-// means the agent is not reading: it is disconnected (1013) rather than
-// slowing everyone else down.
+// send queues an encoded frame and gets it written. A full queue means
+// the agent is not reading: it is disconnected (1013) rather than slowing
+// everyone else down.
 func (c *conn) send(b []byte) {
 	c.qmu.Lock()
 	if c.closing != nil {
@@ -32,21 +31,38 @@ func (c *conn) send(b []byte) {
 		return
 	}
 	c.queue = append(c.queue, b)
-	c.wakeLocked()
+	c.kickLocked()
 	c.qmu.Unlock()
 }
 
-// wakeLocked starts the writer, or wakes it if it lingers. Caller holds qmu.
-func (c *conn) wakeLocked() {
-	if !c.writing {
-		c.writing = true
-		go c.writeLoop()
-		return
+// kickLocked makes sure what is pending (frames, a ping, the close) gets
+// written: by the writer if one runs, else by the flusher if the socket
+// allows, else by a new writer. Caller holds qmu.
+func (c *conn) kickLocked() {
+	switch {
+	case c.writing:
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	case c.flushing:
+		// The flusher takes it, or hands it to a writer.
+	case c.closing == nil && len(c.rest) == 0 && c.s.flush != nil && c.cork.CanTry():
+		c.flushing = true
+		if !c.s.flush.add(c) {
+			c.flushing = false
+			c.startWriterLocked()
+		}
+	case len(c.queue) > 0 || len(c.rest) > 0 || c.pingDue || c.closing != nil:
+		c.startWriterLocked()
 	}
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+}
+
+// startWriterLocked gives the socket to a new writer goroutine. Caller
+// holds qmu; neither a writer nor the flusher holds the socket.
+func (c *conn) startWriterLocked() {
+	c.writing = true
+	go c.writeLoop()
 }
 
 // writerLinger is how long a writer waits for more frames before it exits:
@@ -60,11 +76,11 @@ const writerLinger = time.Second
 // "running" so none starts again.
 func (c *conn) writeLoop() {
 	var linger *time.Timer
-	var lastFlush time.Time
 	for {
 		c.qmu.Lock()
-		idle := len(c.queue) == 0 && !c.pingDue && c.closing == nil
-		hot := c.closing == nil && time.Since(lastFlush) < c.s.cfg.WriteDelay
+		rest, batch, ping, closing := c.rest, c.queue, c.pingDue, c.closing
+		c.rest, c.queue, c.pingDue = nil, nil, false
+		idle := len(rest) == 0 && len(batch) == 0 && !ping && closing == nil
 		c.qmu.Unlock()
 		if idle {
 			if !c.linger(&linger) {
@@ -72,16 +88,7 @@ func (c *conn) writeLoop() {
 			}
 			continue
 		}
-		if hot {
-			// Busy connection: let frames gather (Config.WriteDelay).
-			time.Sleep(c.s.cfg.WriteDelay - time.Since(lastFlush))
-		}
-		c.qmu.Lock()
-		batch, ping, closing := c.queue, c.pingDue, c.closing
-		c.queue, c.pingDue = nil, false
-		c.qmu.Unlock()
-		lastFlush = time.Now()
-		if err := c.writeBatch(batch, ping); err != nil {
+		if err := c.writeBatch(rest, batch, ping); err != nil {
 			c.terminate()
 			c.finish()
 			return
@@ -113,20 +120,22 @@ func (c *conn) linger(t **time.Timer) bool {
 	}
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
-	if len(c.queue) > 0 || c.pingDue || c.closing != nil {
+	if len(c.rest) > 0 || len(c.queue) > 0 || c.pingDue || c.closing != nil {
 		return true
 	}
 	c.writing = false
 	return false
 }
 
-// writeBatch writes frames (and a ping) as one write. Data frames are
-// framed here, without gorilla's per-message buffering; gorilla writes the
-// ping, so its control frames keep one code path.
-func (c *conn) writeBatch(frames [][]byte, ping bool) error {
+// writeBatch writes rest (frames the flusher could not finish), frames
+// and a ping as one write. Data frames are framed here, without gorilla's
+// per-message buffering; gorilla writes the ping, so its control frames
+// keep one code path.
+func (c *conn) writeBatch(rest []byte, frames [][]byte, ping bool) error {
 	now := time.Now()
 	c.cork.ensureDeadline(now, c.s.cfg.WriteTimeout)
 	c.cork.Cork()
+	c.cork.AppendFramed(rest)
 	for _, b := range frames {
 		c.cork.AppendText(b)
 	}

@@ -1,0 +1,169 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// flusher writes for every connection whose socket takes the write at
+// once, on one goroutine: senders mark a connection dirty, and the flusher
+// frames everything queued for it and hands it to the kernel with one
+// non-blocking write. A fanout to N agents thus costs N writes in a tight
+// loop on one stack, not N goroutine wake-ups, and frames that arrive while
+// the flusher is busy share the next write; keepalive pings go the same
+// way. A connection whose socket does not take everything (a slow
+// reader), or that needs its close written, or is TLS, is handed to its
+// own writer goroutine
+// (writer.go), which may block. With Config.WriteDelay the flusher waits
+// that long between rounds, so each busy connection is written at most
+// once per delay.
+type flusher struct {
+	delay time.Duration
+	wake  chan struct{}
+
+	mu      sync.Mutex
+	dirty   []*conn
+	stopped bool
+}
+
+func newFlusher(delay time.Duration) *flusher {
+	return &flusher{delay: delay, wake: make(chan struct{}, 1)}
+}
+
+// add marks c dirty; false once the flusher has stopped. Callers hold
+// c.qmu (lock order: conn.qmu, then flusher.mu).
+func (f *flusher) add(c *conn) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return false
+	}
+	f.dirty = append(f.dirty, c)
+	if len(f.dirty) == 1 {
+		select {
+		case f.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// run flushes dirty connections until ctx ends, then hands the rest to
+// their writers.
+func (f *flusher) run(ctx context.Context) {
+	var spare []*conn
+	buf := make([]byte, 0, 64<<10)
+	for {
+		select {
+		case <-ctx.Done():
+			f.mu.Lock()
+			f.stopped = true
+			left := f.dirty
+			f.dirty = nil
+			f.mu.Unlock()
+			for _, c := range left {
+				c.handOver()
+			}
+			return
+		case <-f.wake:
+		}
+		f.mu.Lock()
+		round := f.dirty
+		f.dirty = spare[:0]
+		f.mu.Unlock()
+		for _, c := range round {
+			buf = c.flushNow(f, buf[:0])
+		}
+		clear(round)
+		spare = round
+		if cap(buf) > 1<<20 {
+			buf = make([]byte, 0, 64<<10) // a burst's buffer is not kept
+		}
+		if f.delay > 0 {
+			time.Sleep(f.delay)
+		}
+	}
+}
+
+// flushNow writes what is queued for c (marked flushing) with one
+// non-blocking write; buf is scratch space, returned for reuse.
+func (c *conn) flushNow(f *flusher, buf []byte) []byte {
+	c.qmu.Lock()
+	if c.closing != nil {
+		c.flushing = false
+		c.startWriterLocked()
+		c.qmu.Unlock()
+		return buf
+	}
+	frames, ping := c.queue, c.pingDue
+	c.queue, c.pingDue = nil, false
+	c.qmu.Unlock()
+
+	for _, b := range frames {
+		buf = appendText(buf, b)
+	}
+	if ping {
+		buf = append(buf, pingFrame...)
+	}
+	n, err := c.cork.TryWrite(buf)
+
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	c.flushing = false
+	switch {
+	case err != nil:
+		c.terminate() // the reader sees the socket fail and closes
+	case n < len(buf):
+		c.rest = append([]byte(nil), buf[n:]...)
+		c.startWriterLocked() // it waits for the slow socket
+	case len(c.queue) > 0 || c.closing != nil || c.pingDue:
+		c.kickLocked()
+	}
+	return buf
+}
+
+// handOver gives a dirty connection to its own writer (the flusher stops).
+func (c *conn) handOver() {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	c.flushing = false
+	if len(c.queue) > 0 || c.closing != nil || c.pingDue {
+		c.startWriterLocked()
+	}
+}
+
+// TryWrite writes b with one non-blocking write and reports how much the
+// kernel took. Only for plain TCP (CanTry).
+func (c *corkConn) TryWrite(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n := 0
+	var werr error
+	c.mu.Lock() // gorilla's control frames from the reader wait their turn
+	rerr := c.raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), b)
+		return true // one attempt: never wait for the socket
+	})
+	c.mu.Unlock()
+	if n < 0 {
+		n = 0
+	}
+	if errors.Is(werr, syscall.EAGAIN) || errors.Is(werr, syscall.EINTR) {
+		werr = nil
+	}
+	if werr != nil {
+		return n, werr
+	}
+	return n, rerr
+}
+
+// pingFrame is an empty websocket ping (RFC 6455 §5.5.2); the agent's pong
+// arrives through gorilla's pong handler.
+var pingFrame = []byte{0x89, 0x00}
+
+// CanTry reports whether TryWrite works on this socket (plain TCP).
+func (c *corkConn) CanTry() bool { return c.raw != nil }
