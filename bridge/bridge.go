@@ -43,7 +43,7 @@ type Bridge struct {
 	seq      uint64 // roster sequence of this node
 	stats    Stats
 
-	replicas  []*replica        // replicated sets; fixed before Run
+	replicas []*replica // replicated sets; fixed before Run
 
 	proofMu sync.Mutex      // guards proofs; never held with mu
 	proofs  map[string]bool // verified session proofs, by origin|id|sig
@@ -66,13 +66,13 @@ func New(cfg Config, host *p2p.Host) *Bridge {
 		log = slog.New(slog.DiscardHandler)
 	}
 	b := &Bridge{
-		cfg:       cfg,
-		host:      host,
-		log:       log.With("component", "bridge"),
-		epoch:     time.Now().UnixNano(),
-		channels:  make(map[string]*carried),
-		nodes:     make(map[string]*peerNode),
-		proofs:    make(map[string]bool),
+		cfg:      cfg,
+		host:     host,
+		log:      log.With("component", "bridge"),
+		epoch:    time.Now().UnixNano(),
+		channels: make(map[string]*carried),
+		nodes:    make(map[string]*peerNode),
+		proofs:   make(map[string]bool),
 	}
 	b.ctx, b.stop = context.WithCancel(context.Background())
 	b.pubCtx, b.stopPub = context.WithCancel(context.Background())

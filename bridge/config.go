@@ -43,6 +43,6 @@ func LocalConfig() Config {
 	c.NodeTTL = 5 * time.Second // survives a CPU-starved test run
 	c.SnapshotEvery = 2 * time.Second
 	c.ReorderWait = 2 * time.Second
-	c.RequestTimeout = 2 * time.Second
+	c.RequestTimeout = 5 * time.Second // a megabyte file chunk under a loaded -race run
 	return c
 }

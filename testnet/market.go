@@ -34,7 +34,9 @@ func (a marketAdapter) Handle(ctx context.Context, from node.Caller, msg protoco
 	return a.m.Handle(ctx, market.Caller(from), msg, c)
 }
 
-func (a marketAdapter) Observe(from node.Caller, frame []byte) { a.m.Observe(market.Caller(from), frame) }
+func (a marketAdapter) Observe(from node.Caller, frame []byte) {
+	a.m.Observe(market.Caller(from), frame)
+}
 
 func (a marketAdapter) Stats() node.ProposalStats {
 	total, by, agents := a.m.Stats()
