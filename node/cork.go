@@ -17,6 +17,7 @@ import (
 type corkConn struct {
 	net.Conn
 	raw      syscall.RawConn // the TCP socket, for TryWrite; nil under TLS
+	try      tryWrite
 	mu       sync.Mutex
 	corked   bool
 	buf      *[]byte   // from corkBufs while corked
@@ -127,6 +128,7 @@ func (l corkListener) Accept() (net.Conn, error) {
 	cc := &corkConn{Conn: c}
 	if tcp, ok := c.(*net.TCPConn); ok {
 		cc.raw, _ = tcp.SyscallConn()
+		cc.try.fn = cc.try.attempt
 	}
 	return cc, nil
 }

@@ -113,6 +113,10 @@ func (c *conn) flushNow(f *flusher, buf []byte) []byte {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
 	c.flushing = false
+	if c.queue == nil && cap(frames) <= maxReusedQueue {
+		clear(frames) // the next frames reuse the slots, not the bytes
+		c.queue = frames[:0]
+	}
 	switch {
 	case err != nil:
 		c.terminate() // the reader sees the socket fail and closes
@@ -141,17 +145,12 @@ func (c *corkConn) TryWrite(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	n := 0
-	var werr error
 	c.mu.Lock() // gorilla's control frames from the reader wait their turn
-	rerr := c.raw.Write(func(fd uintptr) bool {
-		n, werr = syscall.Write(int(fd), b)
-		return true // one attempt: never wait for the socket
-	})
-	c.mu.Unlock()
-	if n < 0 {
-		n = 0
-	}
+	defer c.mu.Unlock()
+	c.try.b, c.try.n, c.try.err = b, 0, nil
+	rerr := c.raw.Write(c.try.fn)
+	n, werr := max(c.try.n, 0), c.try.err
+	c.try.b = nil
 	if errors.Is(werr, syscall.EAGAIN) || errors.Is(werr, syscall.EINTR) {
 		werr = nil
 	}
@@ -160,6 +159,24 @@ func (c *corkConn) TryWrite(b []byte) (int, error) {
 	}
 	return n, rerr
 }
+
+// tryWrite is TryWrite's one attempt, kept per connection so that no
+// closure is allocated per write. Guarded by corkConn.mu.
+type tryWrite struct {
+	b   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool // bound to attempt once, when the conn is accepted
+}
+
+func (t *tryWrite) attempt(fd uintptr) bool {
+	t.n, t.err = syscall.Write(int(fd), t.b)
+	return true // one attempt: never wait for the socket
+}
+
+// maxReusedQueue bounds the queue slots a connection keeps between writes:
+// a busy one appends without allocating, a burst's large queue is dropped.
+const maxReusedQueue = 64
 
 // pingFrame is an empty websocket ping (RFC 6455 §5.5.2); the agent's pong
 // arrives through gorilla's pong handler.

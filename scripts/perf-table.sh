@@ -2,18 +2,24 @@
 # Runs every scenario of the performance table RUNS times (default 3), each
 # against a fresh node, and writes one JSON summary per run into OUT
 # (default ./perf-results). scripts/perf-summary.py turns them into the
-# table of docs/performance.md.
+# table of docs/performance.md. EXTRA adds node flags to every run (e.g.
+# EXTRA="--write-delay 1ms"); ONLY runs the scenarios whose name matches
+# that extended regular expression.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-perf-results}
 RUNS=${RUNS:-3}
 mkdir -p "$OUT"
+EXTRA=${EXTRA:-}
+ONLY=${ONLY:-.}
 run() { # name node-flags... -- loadgen-args...
 	local name=$1
 	shift
+	[[ $name =~ $ONLY ]] || return 0
 	for i in $(seq "$RUNS"); do
 		echo "== $name run $i" >&2
-		"$here/loadgen-run.sh" "$@" >"$OUT/$name.$i.json"
+		# shellcheck disable=SC2086 # EXTRA is a list of flags
+		"$here/loadgen-run.sh" $EXTRA "$@" >"$OUT/$name.$i.json"
 	done
 }
 run fanout-1x100-1400 --no-rate-limits -- fanout -senders 1 -receivers 100 -rate 1400 -duration 20s -respect-limits=false
