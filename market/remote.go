@@ -156,6 +156,9 @@ func escrowError(m *Machine, id string, err error) *protocol.Error {
 	if errors.As(err, &ins) {
 		return protocol.Errorf(protocol.CodeInsufficientReputation, "%s", ins.Error())
 	}
+	if errors.Is(err, ledger.ErrEscrowExists) {
+		return errNotPending // a concurrent ACCEPT of the same proposal holds it
+	}
 	m.log.Error("reserve escrow", "proposal", id, "err", err)
 	return errStore
 }
