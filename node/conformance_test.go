@@ -341,6 +341,7 @@ func TestConformance(t *testing.T) {
 		dave.send(map[string]any{"type": "LIST_AGENTS", "channel": "#general"})
 		require.Len(t, dave.next("AGENTS")["list"], 4, "LIST_AGENTS stays exact")
 		dave.close()
+		n.waitAgents(t, 3) // one departure at a time: the notice rule counts who is left
 		carol.close()
 		bob.nextMatch("carol's departure reached", func(f frame) bool { return f.typ() == "MSG" && f.str("content") == "carol went offline" })
 		bob.requireNone("AGENT_LEFT in a large channel", typeFor("AGENT_LEFT", "agent", dave.ID))

@@ -106,6 +106,10 @@ func TestOutboxSurvivesNodeRestart(t *testing.T) {
 
 	appendOutbox(t, outbox, outLine("before 0"), outLine("before 1"))
 	waitFor(t, func() bool { return len(col.contents(from)) == 2 }, "the lines sent before the restart")
+	// Stop only once the daemon knows they arrived: a node that dies between
+	// relaying a line and confirming it leaves the daemon no way to tell,
+	// and it sends the line again (at least once, by design).
+	requireBatchDone(t, r)
 
 	n1.stop()
 	waitFor(t, func() bool {
