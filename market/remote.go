@@ -52,6 +52,9 @@ func (m *Machine) Observe(from Caller, frame []byte) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.remote[f.ID] != nil {
+		return // a proposal is relayed once; a repeat changes nothing
+	}
 	if len(m.remote) >= maxRemote {
 		m.evictRemoteLocked()
 	}
@@ -103,7 +106,13 @@ func (m *Machine) forward(ctx context.Context, from Caller, msg protocol.Message
 	frames, err := c.Forward(r.node)
 	if err != nil {
 		m.log.Warn("forward marketplace operation", "proposal", r.id, "node", r.node, "err", err)
-		m.releaseHeld(ctx, held, r.id)
+		// The proposal's node may have taken the ACCEPT before the answer
+		// was lost: a stake with a deadline stays held until then (or until
+		// the receipt arrives), so it cannot be staked twice meanwhile. One
+		// without a deadline would be held forever, so it is released.
+		if r.expiresAt == nil {
+			m.releaseHeld(ctx, held, r.id)
+		}
 		return errUnreachable
 	}
 	if refused(frames) {

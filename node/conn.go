@@ -38,7 +38,9 @@ type conn struct {
 	closing  *closeReq     // first close request wins
 	wake     chan struct{} // tells a lingering writer there is work
 	flushing bool          // on the flusher's list (exclusive with writing)
-	rest     []byte        // framed bytes the flusher could not write; first out
+	rest     []byte        // whole frames the flusher could not start to write; first out
+	corkHeld bool          // the cork holds the tail of a partly written batch
+	peerGone bool          // the agent's close frame arrived (and was echoed)
 
 	closed chan struct{} // closed once the close frame is written or writing failed
 	done   chan struct{} // closed once the connection is torn down
@@ -149,6 +151,7 @@ func (c *conn) readLoop() {
 				c.closeWith(protocol.CloseTooBig, "Message too large")
 			case errors.As(err, &ce):
 				c.log.Debug("peer closed", "code", ce.Code)
+				c.peerClosed()
 			default:
 				c.log.Debug("read ended", "err", err)
 			}
@@ -189,6 +192,21 @@ func (c *conn) closeWith(code int, reason string) {
 		return
 	}
 	c.closing = &closeReq{code: code, reason: reason}
+	c.kickLocked()
+}
+
+// peerClosed records the agent's close frame, which gorilla has already
+// answered: RFC 6455 allows nothing after it, so what is still queued is
+// dropped and the writer only finishes.
+func (c *conn) peerClosed() {
+	c.dead.Store(true)
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	c.peerGone = true
+	c.queue, c.rest, c.pingDue = nil, nil, false
+	if c.closing == nil {
+		c.closing = &closeReq{code: protocol.CloseNormal}
+	}
 	c.kickLocked()
 }
 

@@ -69,11 +69,12 @@ func appendText(b, p []byte) []byte {
 	return append(b, p...)
 }
 
-// SetWriteDeadline records the deadline it sets.
+// SetWriteDeadline records the deadline it sets (under mu, so the record
+// always matches the deadline in force).
 func (c *corkConn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.deadline = t
-	c.mu.Unlock()
 	return c.Conn.SetWriteDeadline(t)
 }
 
@@ -81,19 +82,26 @@ func (c *corkConn) SetWriteDeadline(t time.Time) error {
 // after now+d/2: a busy connection does not reset it for every batch.
 func (c *corkConn) ensureDeadline(now time.Time, d time.Duration) {
 	c.mu.Lock()
-	fresh := c.deadline.After(now.Add(d / 2))
-	c.mu.Unlock()
-	if !fresh {
-		_ = c.SetWriteDeadline(now.Add(d))
+	defer c.mu.Unlock()
+	c.ensureDeadlineLocked(now, d)
+}
+
+func (c *corkConn) ensureDeadlineLocked(now time.Time, d time.Duration) {
+	if !c.deadline.After(now.Add(d / 2)) {
+		c.deadline = now.Add(d)
+		_ = c.Conn.SetWriteDeadline(c.deadline)
 	}
 }
 
-// Cork starts gathering writes.
+// Cork starts gathering writes; if the connection is still corked with
+// bytes TryWrite could not finish, those stay first.
 func (c *corkConn) Cork() {
 	c.mu.Lock()
-	c.corked = true
-	c.buf = corkBufs.Get().(*[]byte)
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if !c.corked {
+		c.corked = true
+		c.buf = corkBufs.Get().(*[]byte)
+	}
 }
 
 // Flush writes what was gathered in one write and stops gathering.

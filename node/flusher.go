@@ -108,7 +108,7 @@ func (c *conn) flushNow(f *flusher, buf []byte) []byte {
 	if ping {
 		buf = append(buf, pingFrame...)
 	}
-	n, err := c.cork.TryWrite(buf)
+	done, err := c.cork.TryWrite(buf, c.s.cfg.WriteTimeout)
 
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
@@ -118,11 +118,22 @@ func (c *conn) flushNow(f *flusher, buf []byte) []byte {
 		c.queue = frames[:0]
 	}
 	switch {
+	case errors.Is(err, errCorkBusy):
+		// Someone holds the socket (gorilla writing a pong into a full
+		// buffer): nothing was written, so the whole frames go to a writer
+		// rather than stalling every other connection here.
+		c.rest = append([]byte(nil), buf...)
+		c.startWriterLocked()
 	case err != nil:
-		c.terminate() // the reader sees the socket fail and closes
-	case n < len(buf):
-		c.rest = append([]byte(nil), buf[n:]...)
-		c.startWriterLocked() // it waits for the slow socket
+		c.terminate() // the reader sees the socket fail and asks to close
+		if c.closing != nil {
+			c.startWriterLocked() // a close asked meanwhile: the writer ends the connection
+		}
+	case !done:
+		// The socket took part of it; the rest stays corked (so nothing
+		// can land inside the half-written frame) for a writer that waits.
+		c.corkHeld = true
+		c.startWriterLocked()
 	case len(c.queue) > 0 || c.closing != nil || c.pingDue:
 		c.kickLocked()
 	}
@@ -139,14 +150,23 @@ func (c *conn) handOver() {
 	}
 }
 
-// TryWrite writes b with one non-blocking write and reports how much the
-// kernel took. Only for plain TCP (CanTry).
-func (c *corkConn) TryWrite(b []byte) (int, error) {
+// errCorkBusy: TryWrite found the socket in use and wrote nothing.
+var errCorkBusy = errors.New("socket busy")
+
+// TryWrite writes b with one non-blocking write. It reports whether all of
+// b went out; if not, the connection stays corked holding the rest, for a
+// writer to finish (Cork keeps it, Flush writes it). The write deadline is
+// refreshed to timeout if stale: a lapsed one (gorilla sets short ones for
+// pongs) would fail the write. Only for plain TCP (CanTry).
+func (c *corkConn) TryWrite(b []byte, timeout time.Duration) (done bool, err error) {
 	if len(b) == 0 {
-		return 0, nil
+		return true, nil
 	}
-	c.mu.Lock() // gorilla's control frames from the reader wait their turn
+	if !c.mu.TryLock() {
+		return false, errCorkBusy
+	}
 	defer c.mu.Unlock()
+	c.ensureDeadlineLocked(time.Now(), timeout)
 	c.try.b, c.try.n, c.try.err = b, 0, nil
 	rerr := c.raw.Write(c.try.fn)
 	n, werr := max(c.try.n, 0), c.try.err
@@ -154,10 +174,19 @@ func (c *corkConn) TryWrite(b []byte) (int, error) {
 	if errors.Is(werr, syscall.EAGAIN) || errors.Is(werr, syscall.EINTR) {
 		werr = nil
 	}
-	if werr != nil {
-		return n, werr
+	if werr == nil {
+		werr = rerr
 	}
-	return n, rerr
+	if werr != nil {
+		return false, werr
+	}
+	if n == len(b) {
+		return true, nil
+	}
+	c.corked = true
+	c.buf = corkBufs.Get().(*[]byte)
+	*c.buf = append((*c.buf)[:0], b[n:]...)
+	return false, nil
 }
 
 // tryWrite is TryWrite's one attempt, kept per connection so that no

@@ -62,3 +62,49 @@ func TestKeepalivePingsAndDropsDeadPeers(t *testing.T) {
 	default:
 	}
 }
+
+// An agent that pings the node gets its pong (gorilla writes it with a
+// short write deadline) and still receives frames after that deadline has
+// lapsed: the flusher refreshes a stale deadline before writing.
+func TestAgentPingThenFramesAfterPongDeadline(t *testing.T) {
+	n := startNode(t, noLimits)
+	ws, _, err := dialer.Dial(n.URL, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { ws.Close() })
+	pongs := make(chan struct{}, 1)
+	ws.SetPongHandler(func(string) error { pongs <- struct{}{}; return nil })
+	require.NoError(t, ws.WriteJSON(map[string]any{"type": "IDENTIFY", "name": "pinger"}))
+	msgs := make(chan string, 16)
+	go func() {
+		defer close(msgs)
+		for {
+			var f map[string]any
+			if err := ws.ReadJSON(&f); err != nil {
+				return
+			}
+			if f["type"] == "MSG" {
+				msgs <- f["content"].(string)
+			}
+		}
+	}()
+	require.NoError(t, ws.WriteControl(websocket.PingMessage, []byte("hi"), time.Now().Add(time.Second)))
+	select {
+	case <-pongs:
+	case <-time.After(waitTimeout):
+		t.Fatal("no pong")
+	}
+	time.Sleep(1200 * time.Millisecond) // past gorilla's one-second pong write deadline
+	other := n.newAgent(t, "other")
+	for _, content := range []string{"one", "two"} {
+		other.send(map[string]any{"type": "MSG", "to": "#general", "content": content})
+		for got := ""; got != content; {
+			select {
+			case m, ok := <-msgs:
+				require.True(t, ok, "the pinger was disconnected")
+				got = m
+			case <-time.After(waitTimeout):
+				t.Fatalf("%q did not arrive", content)
+			}
+		}
+	}
+}

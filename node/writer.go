@@ -47,13 +47,13 @@ func (c *conn) kickLocked() {
 		}
 	case c.flushing:
 		// The flusher takes it, or hands it to a writer.
-	case c.closing == nil && len(c.rest) == 0 && c.s.flush != nil && c.cork.CanTry():
+	case c.closing == nil && len(c.rest) == 0 && !c.corkHeld && c.s.flush != nil && c.cork.CanTry():
 		c.flushing = true
 		if !c.s.flush.add(c) {
 			c.flushing = false
 			c.startWriterLocked()
 		}
-	case len(c.queue) > 0 || len(c.rest) > 0 || c.pingDue || c.closing != nil:
+	case len(c.queue) > 0 || len(c.rest) > 0 || c.corkHeld || c.pingDue || c.closing != nil:
 		c.startWriterLocked()
 	}
 }
@@ -79,9 +79,14 @@ func (c *conn) writeLoop() {
 	for {
 		c.qmu.Lock()
 		rest, batch, ping, closing := c.rest, c.queue, c.pingDue, c.closing
-		c.rest, c.queue, c.pingDue = nil, nil, false
-		idle := len(rest) == 0 && len(batch) == 0 && !ping && closing == nil
+		held, gone := c.corkHeld, c.peerGone
+		c.rest, c.queue, c.pingDue, c.corkHeld = nil, nil, false, false
+		idle := !held && len(rest) == 0 && len(batch) == 0 && !ping && closing == nil
 		c.qmu.Unlock()
+		if gone {
+			c.finish() // the agent closed: nothing more may be written
+			return
+		}
 		if idle {
 			if !c.linger(&linger) {
 				return
@@ -120,15 +125,16 @@ func (c *conn) linger(t **time.Timer) bool {
 	}
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
-	if len(c.rest) > 0 || len(c.queue) > 0 || c.pingDue || c.closing != nil {
+	if c.corkHeld || len(c.rest) > 0 || len(c.queue) > 0 || c.pingDue || c.closing != nil {
 		return true
 	}
 	c.writing = false
 	return false
 }
 
-// writeBatch writes rest (frames the flusher could not finish), frames
-// and a ping as one write. Data frames are framed here, without gorilla's
+// writeBatch writes whatever the cork still holds from the flusher, rest
+// (whole frames the flusher could not start), frames and a ping as one
+// write. Data frames are framed here, without gorilla's
 // per-message buffering; gorilla writes the ping, so its control frames
 // keep one code path.
 func (c *conn) writeBatch(rest []byte, frames [][]byte, ping bool) error {
