@@ -234,16 +234,36 @@ func (b *Bridge) handleSnapshot(_ context.Context, _ string, _ []byte) ([]byte, 
 }
 
 // expireNodes drops nodes not heard from within NodeTTL, with their agents.
+// A node still connected is not dropped on silence alone (its heartbeats
+// may be stuck behind a loaded router): its roster is fetched instead, and
+// a successful fetch counts as hearing from it; after three TTLs of silence
+// it is dropped all the same.
 func (b *Bridge) expireNodes(now time.Time) {
-	var gone []string
+	connected := map[string]bool{}
+	for _, p := range b.host.Peers() {
+		connected[p] = true
+	}
+	var gone, stale []string
 	b.mu.Lock()
 	for id, n := range b.nodes {
-		if now.Sub(n.lastSeen) > b.cfg.NodeTTL {
+		silent := now.Sub(n.lastSeen)
+		switch {
+		case silent <= b.cfg.NodeTTL:
+		case connected[id] && silent <= 3*b.cfg.NodeTTL:
+			if !n.syncing {
+				n.syncing = true
+				stale = append(stale, id)
+			}
+		default:
 			gone = append(gone, id)
 			delete(b.nodes, id)
 		}
 	}
 	b.mu.Unlock()
+	for _, id := range stale {
+		b.log.Warn("connected node silent past its TTL; fetching its roster", "peer", short(id))
+		b.spawn(func() { b.syncFrom(id) })
+	}
 	for _, id := range gone {
 		b.log.Info("node left the mesh", "peer", short(id))
 		b.srv.RemoveNode(id)
