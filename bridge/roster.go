@@ -246,15 +246,13 @@ func (b *Bridge) expireNodes(now time.Time) {
 	var gone, stale []string
 	b.mu.Lock()
 	for id, n := range b.nodes {
-		silent := now.Sub(n.lastSeen)
-		switch {
-		case silent <= b.cfg.NodeTTL:
-		case connected[id] && silent <= 3*b.cfg.NodeTTL:
+		switch expiry(now.Sub(n.lastSeen), b.cfg.NodeTTL, connected[id]) {
+		case refetch:
 			if !n.syncing {
 				n.syncing = true
 				stale = append(stale, id)
 			}
-		default:
+		case drop:
 			gone = append(gone, id)
 			delete(b.nodes, id)
 		}
@@ -268,6 +266,25 @@ func (b *Bridge) expireNodes(now time.Time) {
 		b.log.Info("node left the mesh", "peer", short(id))
 		b.srv.RemoveNode(id)
 	}
+}
+
+type expiryAction int
+
+const (
+	keep    expiryAction = iota // heard from recently
+	refetch                     // silent but connected: fetch its roster
+	drop                        // gone: drop it with its agents
+)
+
+// expiry decides about a node silent for silent.
+func expiry(silent, ttl time.Duration, connected bool) expiryAction {
+	switch {
+	case silent <= ttl:
+		return keep
+	case connected && silent <= 3*ttl:
+		return refetch
+	}
+	return drop
 }
 
 // verifyCached is verifyAgent with a cache of proofs already checked, so a
