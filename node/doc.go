@@ -10,6 +10,12 @@
 // handed to the Federation for other nodes; frames from other nodes come back
 // through Server.Deliver methods and reach local agents the same way.
 //
+// Outbound, a frame is encoded once and queued to each receiver (writer.go);
+// one flusher goroutine per node writes every plain-TCP agent's queue with
+// one non-blocking write per round (flusher.go, cork.go), and an agent the
+// flusher cannot finish (a slow reader, TLS, a close) gets a writer
+// goroutine of its own. Membership news is scoped by Config.PresenceLimit.
+//
 // The node declares the interfaces it consumes (Federation, Market) and
 // ships no-op defaults, so one node runs and is tested alone. It imports
 // protocol and identity only: never bridge, p2p, market or ledger.
