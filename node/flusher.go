@@ -16,10 +16,9 @@ import (
 // the flusher is busy share the next write; keepalive pings go the same
 // way. A connection whose socket does not take everything (a slow
 // reader), or that needs its close written, or is TLS, is handed to its
-// own writer goroutine
-// (writer.go), which may block. With Config.WriteDelay the flusher waits
-// that long between rounds, so each busy connection is written at most
-// once per delay.
+// own writer goroutine (writer.go), which may block. With
+// Config.WriteDelay the flusher waits that long between rounds, so each
+// busy connection is written at most once per delay.
 type flusher struct {
 	delay time.Duration
 	wake  chan struct{}
@@ -75,7 +74,7 @@ func (f *flusher) run(ctx context.Context) {
 		f.dirty = spare[:0]
 		f.mu.Unlock()
 		for _, c := range round {
-			buf = c.flushNow(f, buf[:0])
+			buf = c.flushNow(buf[:0])
 		}
 		clear(round)
 		spare = round
@@ -90,7 +89,7 @@ func (f *flusher) run(ctx context.Context) {
 
 // flushNow writes what is queued for c (marked flushing) with one
 // non-blocking write; buf is scratch space, returned for reuse.
-func (c *conn) flushNow(f *flusher, buf []byte) []byte {
+func (c *conn) flushNow(buf []byte) []byte {
 	c.qmu.Lock()
 	if c.closing != nil {
 		c.flushing = false
