@@ -25,9 +25,9 @@ type Server struct {
 }
 
 // StartServer opens dir, starts a node with node.LocalConfig listening on
-// addr (both may be an earlier server's, for restart tests), applies tune,
-// and returns once it listens.
-func StartServer(dir, addr string, log *slog.Logger, tune func(*node.Config)) (*Server, error) {
+// addr (both may be an earlier server's, for restart tests), applies each
+// tune in order, and returns once it listens.
+func StartServer(dir, addr string, log *slog.Logger, tune ...func(*node.Config)) (*Server, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	dd, err := node.OpenDataDir(ctx, dir)
 	if err != nil {
@@ -37,8 +37,8 @@ func StartServer(dir, addr string, log *slog.Logger, tune func(*node.Config)) (*
 	cfg := node.LocalConfig()
 	cfg.Listen = addr
 	cfg.Key, cfg.Store, cfg.Logger = dd.Key, dd.Store, log
-	if tune != nil {
-		tune(&cfg)
+	for _, t := range tune {
+		t(&cfg)
 	}
 	srv, err := node.New(cfg)
 	if err == nil {

@@ -22,7 +22,7 @@ func TestReconnectAfterNodeRestart(t *testing.T) {
 	_, err := c.Join(ctxT(t), "#agents")
 	require.NoError(t, err)
 
-	n1.stop()
+	require.NoError(t, n1.Stop())
 	d := nextEvent(t, c, func(d *client.Disconnected) bool { return true })
 	require.True(t, d.Reconnecting)
 	require.ErrorIs(t, d.Err, client.ErrDisconnected)
@@ -62,7 +62,7 @@ func TestReconnectAfterNodeRestart(t *testing.T) {
 func TestNoReconnectWithoutOption(t *testing.T) {
 	n := startNode(t)
 	c := dial(t, n, client.Options{Name: "alice"})
-	n.stop()
+	require.NoError(t, n.Stop())
 	d := nextEvent(t, c, func(d *client.Disconnected) bool { return true })
 	require.False(t, d.Reconnecting)
 	select {

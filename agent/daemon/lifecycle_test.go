@@ -182,7 +182,7 @@ func TestGivesUpWithoutNode(t *testing.T) {
 	t.Run("at start", func(t *testing.T) {
 		n := startNode(t, noLimits)
 		cfg := testConfig(t, n)
-		n.stop()
+		require.NoError(t, n.Stop())
 		cfg.MaxReconnectTime = 300 * time.Millisecond
 		r := launch(t, cfg)
 		select {
@@ -200,7 +200,7 @@ func TestGivesUpWithoutNode(t *testing.T) {
 		cfg := testConfig(t, n)
 		cfg.MaxReconnectTime = 300 * time.Millisecond
 		r := startDaemon(t, cfg)
-		n.stop()
+		require.NoError(t, n.Stop())
 		select {
 		case err := <-r.done:
 			require.ErrorIs(t, err, daemon.ErrGaveUp)

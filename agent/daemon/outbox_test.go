@@ -111,7 +111,7 @@ func TestOutboxSurvivesNodeRestart(t *testing.T) {
 	// and it sends the line again (at least once, by design).
 	requireBatchDone(t, r)
 
-	n1.stop()
+	require.NoError(t, n1.Stop())
 	waitFor(t, func() bool {
 		info, err := daemon.Status(cfg.BaseDir, cfg.Instance)
 		return err == nil && !info.Connected

@@ -25,15 +25,8 @@ import (
 // failure takes.
 const waitTimeout = 10 * time.Second
 
-// testNode is a real node on a loopback port with a real data dir, started
-// as agent/client's tests start one.
-type testNode struct {
-	tb   testing.TB
-	s    *testnet.Server
-	Srv  *node.Server
-	Addr string
-	URL  string
-}
+// testNode is a real node on a loopback port with a real data dir.
+type testNode = testnet.Server
 
 // noLimits turns the node's per-connection rate limits off.
 func noLimits(c *node.Config) { c.RateLimits = false }
@@ -49,14 +42,9 @@ func startNode(tb testing.TB, opts ...func(*node.Config)) *testNode {
 func startNodeAt(tb testing.TB, dir, addr string, opts ...func(*node.Config)) *testNode {
 	tb.Helper()
 	log := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	s, err := testnet.StartServer(dir, addr, log, func(c *node.Config) {
-		for _, o := range opts {
-			o(c)
-		}
-	})
+	n, err := testnet.StartServer(dir, addr, log, opts...)
 	require.NoError(tb, err)
-	n := &testNode{tb: tb, s: s, Srv: s.Srv, Addr: s.Addr, URL: s.URL}
-	tb.Cleanup(n.stop)
+	tb.Cleanup(func() { stop(tb, n) })
 	return n
 }
 
@@ -172,11 +160,11 @@ func (m *testMarket) Handle(_ context.Context, from node.Caller, msg protocol.Me
 	return nil
 }
 
-// stop shuts the node down (agents get 1001) and closes its data dir; it is
+// stop shuts n down (agents get 1001) and closes its data dir; it is
 // idempotent.
-func (n *testNode) stop() {
-	if err := n.s.Stop(); err != nil {
-		n.tb.Error(err)
+func stop(tb testing.TB, n *testNode) {
+	if err := n.Stop(); err != nil {
+		tb.Error(err)
 	}
 }
 

@@ -196,7 +196,7 @@ func TestListenAfterReconnect(t *testing.T) {
 		o.ReconnectMin, o.ReconnectMax = 20*time.Millisecond, 100*time.Millisecond
 	}})
 	callOK(t, cs, "agentchat_connect", map[string]any{"name": "survivor"})
-	n.stop()
+	require.NoError(t, n.Stop())
 	n = startNodeAt(t, dir, addr, noLimits)
 
 	raw := dial(t, n, client.Options{Name: "raw", Identity: newIdentity(t, "raw"), Channels: []string{"#general"}})
