@@ -5,36 +5,37 @@ import (
 	"time"
 )
 
-// compactEvery is the growth in connections after which, once arrivals
-// pause, the node compacts its memory.
+// compactEvery is the growth in connections, or in parked readers, after
+// which, once it pauses, the node compacts its memory.
 const compactEvery = 1000
 
-// compactor returns memory to the OS after a crowd of agents has arrived.
-// Handling an arrival grows each reader goroutine's stack and leaves
-// garbage; the stacks shrink, and the heap headroom is returned, only when
-// a collection runs, and an idle crowd allocates nothing that would start
-// one. So after at least compactEvery new connections, at the first sweep
-// that sees no new arrivals, the node forces one collection and scavenge.
-// Owned by the sweep goroutine.
+// compactor returns memory to the OS after a crowd of agents has arrived
+// or gone idle. Handling an arrival leaves garbage, and a parked reader
+// leaves its stack behind; both go back to the OS only when a collection
+// runs, and an idle crowd allocates nothing that would start one. So after
+// at least compactEvery arrivals and parks, at the first sweep that sees
+// neither, the node forces one collection and scavenge. Owned by the sweep
+// goroutine.
 type compactor struct {
-	base int // connections at the last compaction
-	prev int // connections at the previous sweep
+	base int64 // activity at the last compaction
+	prev int64 // activity at the previous sweep
 }
 
 func (s *Server) maybeCompact(k *compactor) {
 	s.mu.RLock()
 	n := len(s.conns)
 	s.mu.RUnlock()
-	quiet := n == k.prev
-	k.prev = n
-	if n < k.base {
-		k.base = n
+	activity := int64(n) + s.parks.Load()
+	quiet := activity == k.prev
+	k.prev = activity
+	if activity < k.base {
+		k.base = activity // departures
 	}
-	if !quiet || n-k.base < compactEvery {
+	if !quiet || activity-k.base < compactEvery {
 		return
 	}
-	k.base = n
+	k.base = activity
 	start := time.Now()
 	debug.FreeOSMemory()
-	s.log.Debug("memory compacted after arrivals", "conns", n, "took", time.Since(start))
+	s.log.Debug("memory compacted", "conns", n, "parks", s.parks.Load(), "took", time.Since(start))
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // The node compacts once a crowd of at least compactEvery connections has
-// arrived and arrivals pause, and not again until another crowd arrives.
+// arrived (or parked) and that pauses, and not again until another crowd
+// arrives.
 func TestCompactAfterCrowdArrives(t *testing.T) {
 	s := &Server{conns: map[*conn]struct{}{}, log: slog.New(slog.DiscardHandler)}
 	grow := func(n int) {
@@ -26,16 +27,21 @@ func TestCompactAfterCrowdArrives(t *testing.T) {
 	s.maybeCompact(&k)
 	require.Zero(t, k.base, "still arriving: wait")
 	s.maybeCompact(&k)
-	require.Equal(t, compactEvery, k.base, "arrivals paused: compacted")
+	require.EqualValues(t, compactEvery, k.base, "arrivals paused: compacted")
 
 	grow(10)
 	s.maybeCompact(&k)
 	s.maybeCompact(&k)
-	require.Equal(t, compactEvery, k.base, "a few more: no new compaction")
+	require.EqualValues(t, compactEvery, k.base, "a few more: no new compaction")
+
+	s.parks.Add(compactEvery)
+	s.maybeCompact(&k)
+	s.maybeCompact(&k)
+	require.EqualValues(t, 2*compactEvery+10, k.base, "a crowd parked: compacted")
 
 	for c := range s.conns {
 		delete(s.conns, c)
 	}
 	s.maybeCompact(&k)
-	require.Zero(t, k.base, "the baseline follows departures down")
+	require.EqualValues(t, compactEvery, k.base, "the baseline follows departures down (parks stay counted)")
 }

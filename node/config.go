@@ -111,6 +111,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	// ShutdownGrace bounds the close handshake with each agent at shutdown.
 	ShutdownGrace time.Duration
+	// ParkAfter is how long an agent sends nothing before its socket is
+	// parked: no reader goroutine or read buffer until it turns readable
+	// (Linux; park.go). Zero never parks.
+	ParkAfter time.Duration
 
 	// AdminKey authorises the admin frames of §16 and /api/connections;
 	// "" disables them.
@@ -159,6 +163,7 @@ func DefaultConfig() Config {
 		FloorTTL:         45 * time.Second,
 		SweepInterval:    time.Second,
 		ShutdownGrace:    2 * time.Second,
+		ParkAfter:        2 * time.Second,
 		GenesisID:        "8addfe276526c9f6",
 	}
 }
@@ -172,6 +177,7 @@ func LocalConfig() Config {
 	c.TakeoverMax = 200 * time.Millisecond
 	c.SweepInterval = 20 * time.Millisecond
 	c.ShutdownGrace = 500 * time.Millisecond
+	c.ParkAfter = 100 * time.Millisecond // tests exercise parking throughout
 	return c
 }
 
@@ -208,6 +214,9 @@ func (c *Config) check() error {
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = 10 * time.Second
+	}
+	if c.ParkAfter < 0 {
+		errs = append(errs, errors.New("park-after must not be negative"))
 	}
 	for _, d := range []time.Duration{c.WriteTimeout, c.RateWindow, c.ChallengeTimeout, c.VerifyTimeout, c.PingInterval, c.PongTimeout, c.IdentifyTimeout, c.SweepInterval, c.FloorTTL} {
 		if d <= 0 {

@@ -15,13 +15,13 @@ import (
 	"github.com/agentchat/mesh/protocol"
 )
 
-// conn is one agent websocket. Its reader goroutine decodes and dispatches
-// every inbound frame in order. Anything may queue an outbound frame (send);
-// a writer goroutine runs only while frames are queued, writes every queued
-// frame and hands them to the kernel in one write, so an idle connection
-// costs one goroutine and a fanout costs one syscall per burst, not per
-// frame. Only the writer writes data frames; gorilla may write control
-// frames (pongs, its own close on a protocol error) from the reader.
+// conn is one agent websocket. One goroutine at a time owns its read
+// side: it reads frames (wsread.go), decodes and dispatches them in order;
+// an idle agent's socket is parked with no goroutine (park.go). Anything
+// may queue an outbound frame (send); the server's flusher or, for a
+// connection it cannot serve, a writer goroutine of its own writes every
+// queued frame in one write (writer.go, flusher.go). Control frames
+// (pongs, the close echo) are written through gorilla from the reader.
 type conn struct {
 	s         *Server
 	ws        *websocket.Conn
@@ -47,7 +47,16 @@ type conn struct {
 	dead   atomic.Bool   // set once closing: drop further frames
 	seen   atomic.Int64  // unix ms of the last inbound frame or pong
 
-	// Owned by the reader goroutine.
+	// The read side (park.go).
+	rstate  atomic.Int32 // who owns it: rsRunning, rsParked, ...
+	rdMu    sync.Mutex   // orders read deadline changes
+	rdl     time.Time    // the read deadline in force (the close handshake's)
+	parkTag atomic.Int32 // the parker's registration tag; 0 when unregistered
+	parkFD  int32        // the descriptor registered with the parker
+
+	// Owned by the goroutine that owns the read side.
+	in        frameReader
+	lastData  int64 // unix ms of the last data frame
 	window    rateWindow
 	lastMsg   time.Time
 	lastChunk time.Time
@@ -100,11 +109,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		ws.Close()
 		return
 	}
-	ws.SetReadLimit(s.cfg.MaxFrame)
 	c := &conn{
 		s:         s,
 		ws:        ws,
 		cork:      cork,
+		in:        frameReader{src: cork, limit: s.cfg.MaxFrame},
 		ip:        ip,
 		userAgent: r.UserAgent(),
 		connected: time.Now(),
@@ -114,7 +123,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c.log = s.log.With("conn", ws.RemoteAddr().String())
 	c.seen.Store(nowMS())
-	ws.SetPongHandler(func(string) error { c.seen.Store(nowMS()); return nil })
+	c.lastData = nowMS()
 
 	s.mu.Lock()
 	if s.closed {
@@ -127,46 +136,103 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	c.log.Debug("connected", "ip", ip)
-
-	go func() {
-		defer s.wg.Done()
-		c.readLoop()
-		c.closeWith(protocol.CloseNormal, "") // if nothing closed it yet
-		<-c.closed
-		ws.Close()
-		s.disconnect(c)
-		close(c.done)
-	}()
+	go c.read()
 }
 
-// readLoop reads frames until the socket fails or the close handshake ends.
-func (c *conn) readLoop() {
-	for {
-		typ, data, err := c.ws.ReadMessage()
-		if err != nil {
-			var ce *websocket.CloseError
-			switch {
-			case errors.Is(err, websocket.ErrReadLimit):
-				c.log.Warn("frame over size limit", "limit", c.s.cfg.MaxFrame)
-				c.closeWith(protocol.CloseTooBig, "Message too large")
-			case errors.As(err, &ce):
-				c.log.Debug("peer closed", "code", ce.Code)
-				c.peerClosed()
-			default:
-				c.log.Debug("read ended", "err", err)
-			}
-			return
-		}
-		c.seen.Store(nowMS())
-		if c.dead.Load() {
-			continue // closing: read only to finish the handshake
-		}
-		if typ == websocket.TextMessage && !utf8.Valid(data) {
-			c.closeWith(protocol.CloseInvalidPayload, "Invalid UTF-8")
-			continue
-		}
-		c.s.handleFrame(c, data)
+// read owns the connection's read side until it parks the socket (a new
+// reader starts when the socket turns readable) or the connection ends,
+// which it then tears down.
+func (c *conn) read() {
+	c.in.acquire()
+	if c.readLoop() {
+		return
 	}
+	c.in.release()
+	c.closeWith(protocol.CloseNormal, "") // if nothing closed it yet
+	<-c.closed
+	if c.s.parker != nil {
+		c.s.parker.forget(c)
+	}
+	c.ws.Close()
+	c.s.disconnect(c)
+	close(c.done)
+	c.s.wg.Done()
+}
+
+// readLoop reads frames until the socket fails or the close handshake
+// ends, or until the reader parks the socket (true).
+func (c *conn) readLoop() (parked bool) {
+	for {
+		ready, err := c.awaitFrame()
+		if !ready {
+			return true
+		}
+		var op byte
+		var p []byte
+		if err == nil {
+			op, p, err = c.in.next()
+		}
+		if err != nil {
+			c.readFailed(err)
+			return false
+		}
+		if !c.received(op, p) {
+			return false
+		}
+		// An agent that only answers pings parks at once.
+		if op >= opPing && !c.in.buffered() && nowMS()-c.lastData >= c.s.cfg.ParkAfter.Milliseconds() && c.park() {
+			return true
+		}
+	}
+}
+
+// readFailed closes for a framing violation; a failed socket needs
+// nothing more.
+func (c *conn) readFailed(err error) {
+	var fe *frameError
+	if errors.As(err, &fe) {
+		c.log.Warn("bad websocket frame", "err", fe.reason, "close", fe.code)
+		c.closeWith(fe.code, fe.reason)
+		return
+	}
+	c.log.Debug("read ended", "err", err)
+}
+
+// received handles one frame (next's results); false ends reading.
+func (c *conn) received(op byte, p []byte) bool {
+	now := nowMS()
+	c.seen.Store(now)
+	deadline := time.Now().Add(c.s.cfg.WriteTimeout)
+	switch op {
+	case opContinuation: // a fragment: the message is not whole yet
+		return true
+	case opPing:
+		_ = c.ws.WriteControl(websocket.PongMessage, p, deadline)
+		return true
+	case opPong:
+		return true
+	case opClose:
+		code, err := parseClose(p)
+		if err != nil {
+			c.readFailed(err)
+			return false
+		}
+		// Echo the close as gorilla would (RFC 6455 §5.5.1), then finish.
+		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), deadline)
+		c.log.Debug("peer closed", "code", code)
+		c.peerClosed()
+		return false
+	}
+	c.lastData = now
+	if c.dead.Load() {
+		return true // closing: read only to finish the handshake
+	}
+	if op == opText && !utf8.Valid(p) {
+		c.closeWith(protocol.CloseInvalidPayload, "Invalid UTF-8")
+		return true
+	}
+	c.s.handleFrame(c, p)
+	return true
 }
 
 // sendFrame encodes and queues one frame.
@@ -215,6 +281,7 @@ func (c *conn) peerClosed() {
 func (c *conn) terminate() {
 	c.dead.Store(true)
 	_ = c.ws.UnderlyingConn().Close()
+	c.unpark() // a parked socket wakes nobody once closed
 }
 
 // ping asks the writer to send a websocket ping.

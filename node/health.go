@@ -26,6 +26,9 @@ type health struct {
 type healthAgents struct {
 	Connected    int `json:"connected"`
 	WithIdentity int `json:"with_identity"`
+	// Parked counts identified agents idle long enough that their socket
+	// holds no reader goroutine (park.go); not in the original.
+	Parked int `json:"parked"`
 }
 
 type healthChans struct {
@@ -49,6 +52,9 @@ func (s *Server) serveHealth(w http.ResponseWriter) {
 		h.Agents.Connected++
 		if c.agent.pubkey != "" {
 			h.Agents.WithIdentity++
+		}
+		if c.rstate.Load() == rsParked {
+			h.Agents.Parked++
 		}
 	}
 	for _, ch := range s.channels {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -29,6 +30,8 @@ type Server struct {
 	bind     []byte // node public key; challenges derive from it
 	upgrader websocket.Upgrader
 	flush    *flusher // writes for agents on plain TCP (flusher.go)
+	parker   parker   // holds idle agents' sockets (park.go); nil: none
+	parks    atomic.Int64
 	started  time.Time
 	access   *access
 	redact   *redactor
@@ -99,7 +102,9 @@ func New(cfg Config) (*Server, error) {
 		// Agents are not browsers, and the original accepts every origin.
 		CheckOrigin:     func(*http.Request) bool { return true },
 		WriteBufferPool: &sync.Pool{},
-		ReadBufferSize:  1024,
+		// The node reads frames itself (wsread.go); gorilla's reader,
+		// never used, gets the smallest buffer it takes.
+		ReadBufferSize:  128,
 		WriteBufferSize: 4096,
 	}
 	for _, name := range cfg.Channels {
@@ -158,6 +163,16 @@ func (s *Server) Run(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	if p, err := newParker(s.log); err != nil {
+		s.log.Warn("idle agents keep a goroutine: no parker", "err", err)
+	} else if p != nil {
+		s.parker = p
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			p.run(s.ctx)
+		}()
 	}
 	s.wg.Add(2)
 	go func() {
@@ -223,6 +238,9 @@ func (s *Server) shutdown() {
 				c.terminate()
 			}
 			<-done
+		}
+		if s.parker != nil {
+			_ = s.parker.close()
 		}
 		s.log.Info("node stopped", "agents_closed", len(conns))
 	})

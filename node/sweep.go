@@ -38,15 +38,19 @@ func (s *Server) sweepConns(now time.Time, doPing bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for c := range s.conns {
+		silent := ms - c.seen.Load()
 		switch {
-		case ms-c.seen.Load() > s.cfg.PongTimeout.Milliseconds():
-			c.log.Info("dead peer dropped", "silent_ms", ms-c.seen.Load())
+		case silent > s.cfg.PongTimeout.Milliseconds():
+			c.log.Info("dead peer dropped", "silent_ms", silent)
 			c.terminate()
 		case c.agent == nil && c.challenge == "" && now.Sub(c.connected) > s.cfg.IdentifyTimeout:
 			c.log.Info("closed: did not identify", "after", s.cfg.IdentifyTimeout)
 			c.closeWith(protocol.CloseNormal, "Identify timeout")
 		case doPing:
 			c.ping()
+		}
+		if s.cfg.ParkAfter > 0 && silent >= s.cfg.ParkAfter.Milliseconds() {
+			c.stopWait()
 		}
 	}
 }

@@ -103,7 +103,7 @@ func (c *conn) writeLoop() {
 			msg := websocket.FormatCloseMessage(closing.code, closing.reason)
 			_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(wait))
 			// Let the reader see the peer's close echo, but not forever.
-			_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.ShutdownGrace))
+			c.setReadDeadline(time.Now().Add(c.s.cfg.ShutdownGrace))
 			c.finish()
 			return
 		}

@@ -49,6 +49,7 @@ func nodeFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "allowlist-strict", Usage: "refuse pubkeys not on the allowlist, and ephemeral agents", EnvVars: env("ALLOWLIST_STRICT")},
 		&cli.BoolFlag{Name: "no-private-channels", Usage: "refuse invite-only channels and INVITE", EnvVars: env("NO_PRIVATE_CHANNELS")},
 		&cli.BoolFlag{Name: "no-notices", Usage: "do not post came-online / went-offline / joined notices", EnvVars: env("NO_NOTICES")},
+		&cli.DurationFlag{Name: "park-after", Value: node.DefaultConfig().ParkAfter, Usage: "park the socket of an agent silent this long: no goroutine or buffer held until it sends (Linux; 0: never)", EnvVars: env("PARK_AFTER")},
 		&cli.IntFlag{Name: "presence-limit", Value: node.DefaultConfig().PresenceLimit, Usage: "send AGENT_JOINED / AGENT_LEFT and notices only in channels with at most `N` members (0: always)", EnvVars: env("PRESENCE_LIMIT")},
 		&cli.StringFlag{Name: "motd", Usage: "initial message of the day", EnvVars: env("MOTD")},
 		&cli.StringFlag{Name: "tls-cert", Usage: "TLS certificate `FILE` (serve wss://)", EnvVars: env("TLS_CERT")},
@@ -132,6 +133,7 @@ func nodeConfig(c *cli.Context) (testnet.NodeConfig, error) {
 	cfg.PrivateChannels = !c.Bool("no-private-channels")
 	cfg.Notices = !c.Bool("no-notices")
 	cfg.PresenceLimit = c.Int("presence-limit")
+	cfg.ParkAfter = c.Duration("park-after")
 	cfg.Motd = c.String("motd")
 	cfg.TLSCert, cfg.TLSKey = c.String("tls-cert"), c.String("tls-key")
 	cfg.Secrets = node.SecretsFromEnv(os.Environ())

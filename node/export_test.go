@@ -1,0 +1,4 @@
+package node
+
+// ClientFrame lets the external tests write raw client frames.
+var ClientFrame = clientFrame
