@@ -39,8 +39,8 @@ var deadlinePast = time.Unix(1, 0)
 // park).
 type parker interface {
 	run(ctx context.Context) // wake readers until ctx ends
-	arm(c *conn) error // watch c's socket until it turns readable, once
-	forget(c *conn)    // c is being closed
+	arm(c *conn) error       // watch c's socket until it turns readable, once
+	forget(c *conn)          // c is being closed
 	close() error
 }
 

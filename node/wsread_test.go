@@ -66,7 +66,7 @@ func readAll(r *frameReader) ([]readFrame, error) {
 
 func TestFrameReaderMessages(t *testing.T) {
 	long := bytes.Repeat([]byte("0123456789abcdefg"), 4000) // 68,000 bytes: 64-bit length
-	mid := bytes.Repeat([]byte("xyz"), 100)                  // 300 bytes: 16-bit length
+	mid := bytes.Repeat([]byte("xyz"), 100)                 // 300 bytes: 16-bit length
 	var stream []byte
 	for _, f := range [][]byte{
 		clientFrame(opText, true, []byte(`{"type":"PING"}`), testKey),
@@ -138,7 +138,9 @@ func TestFrameReaderTruncated(t *testing.T) {
 }
 
 func TestParseClose(t *testing.T) {
-	code := func(c int, reason string) []byte { return append(binary.BigEndian.AppendUint16(nil, uint16(c)), reason...) }
+	code := func(c int, reason string) []byte {
+		return append(binary.BigEndian.AppendUint16(nil, uint16(c)), reason...)
+	}
 	for _, tc := range []struct {
 		payload []byte
 		code    int // the parsed code, or the close code of the violation
