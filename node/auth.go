@@ -81,12 +81,12 @@ func (s *Server) handleVerifyIdentity(c *conn, m *protocol.VerifyIdentity) *prot
 	}
 	pub, err := identity.ParsePublicPEM(ch.pubkey)
 	if err != nil || !identity.VerifyChallenge(pub, ch.nonce, ch.id, m.Timestamp, m.Signature) {
-		c.log.Info("challenge failed", "reason", "bad signature")
+		c.log().Info("challenge failed", "reason", "bad signature")
 		return protocol.Errorf(protocol.CodeVerificationFailed, "Invalid signature")
 	}
 	id := identity.AgentID(ch.pubkey)
 	if r, _, held := s.RemoteHost(id); held && r.Pubkey != ch.pubkey {
-		c.log.Warn("agent ID held by a different key on the mesh", "agent", id)
+		c.log().Warn("agent ID held by a different key on the mesh", "agent", id)
 		return protocol.Errorf(protocol.CodeNotAllowed, "Agent ID @%s is held by a different key on another node", id)
 	}
 	if banned, reason := s.access.banned(id); banned {
@@ -120,7 +120,7 @@ func (s *Server) awaitTakeover(c *conn, id string) bool {
 	}
 	s.takeovers[id] = &takeover{at: now, delay: delay}
 	s.mu.Unlock()
-	c.log.Info("verified takeover held", "agent", id, "delay", delay)
+	c.log().Info("verified takeover held", "agent", id, "delay", delay)
 	t := time.NewTimer(delay)
 	defer t.Stop()
 	select {
@@ -208,10 +208,10 @@ func (s *Server) register(c *conn, a *agent, pubkey string) {
 		old.sendFrame(&protocol.SessionDisplaced{Type: protocol.TypeSessionDisplaced, TS: nowMS(),
 			Reason: "Another connection verified this identity", NewIP: orUnknown(c.ip)})
 		old.closeWith(protocol.CloseNormal, "Identity claimed by verified connection")
-		old.log.Info("session displaced by verified takeover")
+		old.log().Info("session displaced by verified takeover")
 		s.notice("#general", oldAgent.name+" went offline")
 	}
-	c.log.Info("agent online", "agent", a.id, "name", rec.Name, "verified", rec.Verified, "ephemeral", pubkey == "")
+	c.log().Info("agent online", "agent", a.id, "name", rec.Name, "verified", rec.Verified, "ephemeral", pubkey == "")
 	s.fed.Publish(Event{Kind: EventAgentOnline, Agent: rec})
 	for _, ch := range joined {
 		s.fed.Publish(Event{Kind: EventJoin, Agent: rec, Channel: ch.name})
@@ -236,7 +236,7 @@ func (s *Server) disconnect(c *conn) {
 	if !ok {
 		return
 	}
-	c.log.Info("agent offline", "agent", a.id)
+	c.log().Info("agent offline", "agent", a.id)
 	s.fed.Publish(Event{Kind: EventAgentOffline, Agent: a.record()})
 	s.notice("#general", a.name+" went offline")
 }

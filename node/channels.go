@@ -201,7 +201,7 @@ func (s *Server) handleCreateChannel(c *conn, a *agent, m *protocol.CreateChanne
 	a.channels[ch] = struct{}{}
 	rec := a.record()
 	s.mu.Unlock()
-	c.log.Info("channel created", "channel", m.Channel, "invite_only", m.InviteOnly)
+	c.log().Info("channel created", "channel", m.Channel, "invite_only", m.InviteOnly)
 	c.sendFrame(&protocol.Joined{Type: protocol.TypeJoined, TS: nowMS(), Channel: m.Channel, Agents: []string{a.at()}})
 	s.fed.Publish(Event{Kind: EventChannelCreated, Agent: rec, Channel: m.Channel,
 		InviteOnly: m.InviteOnly, VerifiedOnly: m.VerifiedOnly})

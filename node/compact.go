@@ -1,6 +1,7 @@
 package node
 
 import (
+	"runtime"
 	"runtime/debug"
 	"time"
 )
@@ -14,7 +15,7 @@ const compactEvery = 1000
 // leaves its stack behind; both go back to the OS only when a collection
 // runs, and an idle crowd allocates nothing that would start one. So after
 // at least compactEvery arrivals and parks, at the first sweep that sees
-// neither, the node forces one collection and scavenge. Owned by the sweep
+// neither, the node forces a collection and scavenge. Owned by the sweep
 // goroutine.
 type compactor struct {
 	base int64 // activity at the last compaction
@@ -36,6 +37,10 @@ func (s *Server) maybeCompact(k *compactor) {
 	}
 	k.base = activity
 	start := time.Now()
+	// Two collections: the first leaves pooled buffers (the read buffers
+	// parked readers gave back) in sync.Pool's victim cache, the second
+	// frees them.
+	runtime.GC()
 	debug.FreeOSMemory()
 	s.log.Debug("memory compacted", "conns", n, "parks", s.parks.Load(), "took", time.Since(start))
 }

@@ -20,23 +20,21 @@ import (
 // an idle agent's socket is parked with no goroutine (park.go). Anything
 // may queue an outbound frame (send); the server's flusher or, for a
 // connection it cannot serve, a writer goroutine of its own writes every
-// queued frame in one write (writer.go, flusher.go). Control frames
-// (pongs, the close echo) are written through gorilla from the reader.
+// queued frame in one write (writer.go, flusher.go). The reader writes
+// its control frames (pongs, the close echo) itself (WriteControl).
 type conn struct {
 	s         *Server
-	ws        *websocket.Conn
-	cork      *corkConn // the socket under ws, for batched writes
+	cork      *corkConn // the socket, after gorilla's handshake
 	ip        string
 	userAgent string
 	connected time.Time
-	log       *slog.Logger
 
 	qmu      sync.Mutex    // guards the queue fields below
 	queue    [][]byte      // frames for the writer
 	writing  bool          // a writer goroutine is running (or the close is done)
 	pingDue  bool          // the sweeper asked for a ping
 	closing  *closeReq     // first close request wins
-	wake     chan struct{} // tells a lingering writer there is work
+	wake     chan struct{} // tells a lingering writer there is work; made with the first writer
 	flushing bool          // on the flusher's list (exclusive with writing)
 	rest     []byte        // whole frames the flusher could not start to write; first out
 	corkHeld bool          // the cork holds the tail of a partly written batch
@@ -111,7 +109,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &conn{
 		s:         s,
-		ws:        ws,
 		cork:      cork,
 		in:        frameReader{src: cork, limit: s.cfg.MaxFrame},
 		ip:        ip,
@@ -119,9 +116,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		connected: time.Now(),
 		closed:    make(chan struct{}),
 		done:      make(chan struct{}),
-		wake:      make(chan struct{}, 1),
 	}
-	c.log = s.log.With("conn", ws.RemoteAddr().String())
 	c.seen.Store(nowMS())
 	c.lastData = nowMS()
 
@@ -129,13 +124,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if s.closed {
 		s.releaseIPLocked(ip)
 		s.mu.Unlock()
-		ws.Close()
+		cork.Close()
 		return
 	}
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	c.log.Debug("connected", "ip", ip)
+	c.log().Debug("connected", "ip", ip)
 	go c.read()
 }
 
@@ -153,7 +148,7 @@ func (c *conn) read() {
 	if c.s.parker != nil {
 		c.s.parker.forget(c)
 	}
-	c.ws.Close()
+	c.cork.Close()
 	c.s.disconnect(c)
 	close(c.done)
 	c.s.wg.Done()
@@ -191,23 +186,22 @@ func (c *conn) readLoop() (parked bool) {
 func (c *conn) readFailed(err error) {
 	var fe *frameError
 	if errors.As(err, &fe) {
-		c.log.Warn("bad websocket frame", "err", fe.reason, "close", fe.code)
+		c.log().Warn("bad websocket frame", "err", fe.reason, "close", fe.code)
 		c.closeWith(fe.code, fe.reason)
 		return
 	}
-	c.log.Debug("read ended", "err", err)
+	c.log().Debug("read ended", "err", err)
 }
 
 // received handles one frame (next's results); false ends reading.
 func (c *conn) received(op byte, p []byte) bool {
 	now := nowMS()
 	c.seen.Store(now)
-	deadline := time.Now().Add(c.s.cfg.WriteTimeout)
 	switch op {
 	case opContinuation: // a fragment: the message is not whole yet
 		return true
 	case opPing:
-		_ = c.ws.WriteControl(websocket.PongMessage, p, deadline)
+		_ = c.cork.WriteControl(opPong, p, c.s.cfg.WriteTimeout)
 		return true
 	case opPong:
 		return true
@@ -217,9 +211,9 @@ func (c *conn) received(op byte, p []byte) bool {
 			c.readFailed(err)
 			return false
 		}
-		// Echo the close as gorilla would (RFC 6455 §5.5.1), then finish.
-		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), deadline)
-		c.log.Debug("peer closed", "code", code)
+		// Echo the close (RFC 6455 §5.5.1), then finish.
+		_ = c.cork.WriteControl(opClose, websocket.FormatCloseMessage(code, ""), c.s.cfg.WriteTimeout)
+		c.log().Debug("peer closed", "code", code)
 		c.peerClosed()
 		return false
 	}
@@ -235,11 +229,17 @@ func (c *conn) received(op byte, p []byte) bool {
 	return true
 }
 
+// log is the node's logger naming this connection; built per use, as
+// connections log rarely and an idle agent should not hold one.
+func (c *conn) log() *slog.Logger {
+	return c.s.log.With("conn", c.cork.RemoteAddr().String())
+}
+
 // sendFrame encodes and queues one frame.
 func (c *conn) sendFrame(v any) {
 	b, err := protocol.Encode(v)
 	if err != nil {
-		c.log.Error("encode frame", "err", err)
+		c.log().Error("encode frame", "err", err)
 		return
 	}
 	c.send(b)
@@ -261,8 +261,8 @@ func (c *conn) closeWith(code int, reason string) {
 	c.kickLocked()
 }
 
-// peerClosed records the agent's close frame, which gorilla has already
-// answered: RFC 6455 allows nothing after it, so what is still queued is
+// peerClosed records the agent's close frame, which the reader has
+// already answered: RFC 6455 allows nothing after it, so what is still queued is
 // dropped and the writer only finishes.
 func (c *conn) peerClosed() {
 	c.dead.Store(true)
@@ -280,7 +280,7 @@ func (c *conn) peerClosed() {
 // 1006), as the original does for dead peers.
 func (c *conn) terminate() {
 	c.dead.Store(true)
-	_ = c.ws.UnderlyingConn().Close()
+	_ = c.cork.Close()
 	c.unpark() // a parked socket wakes nobody once closed
 }
 

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"syscall"
@@ -9,19 +10,18 @@ import (
 
 // corkConn is the node's side of one TCP (or TLS) connection. Between
 // Cork and Flush, the connection's writer appends websocket frames to a
-// pooled buffer (AppendText, and gorilla's own writes, which it makes one
-// Write per frame under its write lock) and Flush hands them to the kernel
-// in one write. Uncorked, writes pass straight through, so gorilla's
-// control frames from other goroutines and plain HTTP responses are
-// unaffected.
+// pooled buffer (AppendText, WriteControl) and Flush hands them to the
+// kernel in one write. Uncorked, writes pass straight through, so the
+// reader's control frames and plain HTTP responses are unaffected.
 type corkConn struct {
 	net.Conn
-	raw      syscall.RawConn // the TCP socket, for TryWrite; nil under TLS
-	try      tryWrite
-	mu       sync.Mutex
-	corked   bool
-	buf      *[]byte   // from corkBufs while corked
-	deadline time.Time // the last write deadline set
+	raw       syscall.RawConn // the TCP socket, for TryWrite; nil under TLS
+	try       tryWrite
+	mu        sync.Mutex
+	corked    bool
+	buf       *[]byte   // from corkBufs while corked
+	deadline  time.Time // the last write deadline set
+	closeSent bool      // the close frame went out
 }
 
 // corkBufs recycles batch buffers: an idle connection holds none.
@@ -40,33 +40,64 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// AppendText appends a text frame carrying p to the corked buffer.
+// AppendText appends a text frame carrying p to the corked buffer
+// (nothing once the close is out).
 func (c *corkConn) AppendText(p []byte) {
 	c.mu.Lock()
-	*c.buf = appendText(*c.buf, p)
+	if !c.closeSent {
+		*c.buf = appendText(*c.buf, p)
+	}
 	c.mu.Unlock()
 }
 
-// AppendFramed appends bytes that are already websocket frames.
+// AppendFramed appends bytes that are already websocket frames (nothing
+// once the close is out).
 func (c *corkConn) AppendFramed(b []byte) {
 	c.mu.Lock()
-	*c.buf = append(*c.buf, b...)
+	if !c.closeSent {
+		*c.buf = append(*c.buf, b...)
+	}
 	c.mu.Unlock()
 }
 
 // appendText appends to b one server-to-client websocket text frame
 // (final, unmasked, RFC 6455 §5.2) carrying p.
-func appendText(b, p []byte) []byte {
+func appendText(b, p []byte) []byte { return appendFrame(b, opText, p) }
+
+// appendFrame appends one final, unmasked server frame with opcode op.
+func appendFrame(b []byte, op byte, p []byte) []byte {
 	switch n := len(p); {
 	case n <= 125:
-		b = append(b, 0x81, byte(n))
+		b = append(b, 0x80|op, byte(n))
 	case n <= 0xFFFF:
-		b = append(b, 0x81, 126, byte(n>>8), byte(n))
+		b = append(b, 0x80|op, 126, byte(n>>8), byte(n))
 	default:
-		b = append(b, 0x81, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32),
+		b = append(b, 0x80|op, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32),
 			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
 	return append(b, p...)
+}
+
+// errCloseSent: the close frame is out, RFC 6455 allows nothing after it.
+var errCloseSent = errors.New("websocket close already sent")
+
+// WriteControl writes a control frame (a pong, the close) at once: into
+// the batch if the connection is corked (after any half-written frames),
+// else to the socket. After the close frame nothing more is written.
+func (c *corkConn) WriteControl(op byte, p []byte, timeout time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closeSent {
+		return errCloseSent
+	}
+	c.closeSent = op == opClose
+	if c.corked {
+		*c.buf = appendFrame(*c.buf, op, p)
+		return nil
+	}
+	c.ensureDeadlineLocked(time.Now(), timeout)
+	_, err := c.Conn.Write(appendFrame(make([]byte, 0, 2+len(p)), op, p))
+	return err
 }
 
 // SetWriteDeadline records the deadline it sets (under mu, so the record

@@ -24,7 +24,7 @@ func (s *Server) handleFrame(c *conn, data []byte) {
 	if s.cfg.RateLimits {
 		if !identified {
 			if !c.window.allow(now, s.cfg.PreAuthFrames, s.cfg.RateWindow) {
-				c.log.Warn("pre-auth flood", "limit", s.cfg.PreAuthFrames)
+				c.log().Warn("pre-auth flood", "limit", s.cfg.PreAuthFrames)
 				c.closeWith(protocol.ClosePolicy, "Rate limit exceeded")
 				return
 			}
@@ -46,7 +46,7 @@ func (s *Server) handleFrame(c *conn, data []byte) {
 		}
 	}
 	if perr != nil {
-		c.log.Debug("invalid frame", "err", perr.Message)
+		c.log().Debug("invalid frame", "err", perr.Message)
 		c.sendError(perr)
 		return
 	}

@@ -165,6 +165,9 @@ func (c *corkConn) TryWrite(b []byte, timeout time.Duration) (done bool, err err
 		return false, errCorkBusy
 	}
 	defer c.mu.Unlock()
+	if c.closeSent {
+		return false, errCloseSent
+	}
 	c.ensureDeadlineLocked(time.Now(), timeout)
 	c.try.b, c.try.n, c.try.err = b, 0, nil
 	rerr := c.raw.Write(c.try.fn)
@@ -206,8 +209,8 @@ func (t *tryWrite) attempt(fd uintptr) bool {
 // a busy one appends without allocating, a burst's large queue is dropped.
 const maxReusedQueue = 64
 
-// pingFrame is an empty websocket ping (RFC 6455 §5.5.2); the agent's pong
-// arrives through gorilla's pong handler.
+// pingFrame is an empty websocket ping (RFC 6455 §5.5.2); the reader
+// takes the agent's pong.
 var pingFrame = []byte{0x89, 0x00}
 
 // CanTry reports whether TryWrite works on this socket (plain TCP).

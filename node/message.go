@@ -20,7 +20,7 @@ func (s *Server) handleMsg(c *conn, a *agent, m *protocol.Msg, now time.Time) *p
 
 	content, redacted := s.redact.redact(m.Content)
 	if redacted {
-		c.log.Warn("secret redacted from message", "to", m.To)
+		c.log().Warn("secret redacted from message", "to", m.To)
 	}
 	cleaned, cbs := extractCallbacks(content, now)
 	if cleaned != "" || len(cbs) > 0 {
@@ -89,7 +89,7 @@ func (s *Server) routeDirect(c *conn, from AgentRecord, f protocol.MsgFrame) *pr
 		target.send(b)
 	} else if err := s.fed.SendDirect(s.ctx, from, f.To[1:], b); err != nil {
 		if !errors.Is(err, ErrNoRoute) {
-			c.log.Warn("direct message not delivered", "to", f.To, "err", err)
+			c.log().Warn("direct message not delivered", "to", f.To, "err", err)
 		}
 		return protocol.Errorf(protocol.CodeAgentNotFound, "Agent %s not found", f.To)
 	}

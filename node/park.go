@@ -100,9 +100,10 @@ func (c *conn) park() bool {
 		return false
 	}
 	c.in.release()
+	c.dropQueueSlots()
 	c.rstate.Store(rsParking)
 	if err := p.arm(c); err != nil {
-		c.log.Debug("park failed", "err", err)
+		c.log().Debug("park failed", "err", err)
 	} else if c.rstate.CompareAndSwap(rsParking, rsParked) {
 		c.s.parks.Add(1)
 		return true
@@ -129,4 +130,14 @@ func (c *conn) unpark() {
 			return
 		}
 	}
+}
+
+// dropQueueSlots lets go of the empty send queue's slots (kept for reuse
+// while the agent is busy): an idle agent holds none.
+func (c *conn) dropQueueSlots() {
+	c.qmu.Lock()
+	if len(c.queue) == 0 {
+		c.queue = nil
+	}
+	c.qmu.Unlock()
 }

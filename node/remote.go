@@ -126,7 +126,7 @@ func (s *Server) UpsertRemote(ra RemoteAgent) error {
 		displaced.sendFrame(&protocol.SessionDisplaced{Type: protocol.TypeSessionDisplaced, TS: nowMS(),
 			Reason: "Another connection verified this identity", NewIP: "unknown"})
 		displaced.closeWith(protocol.CloseNormal, "Identity claimed by verified connection")
-		displaced.log.Info("session displaced by a verified session on another node", "node", ra.Node)
+		displaced.log().Info("session displaced by a verified session on another node", "node", ra.Node)
 	}
 	if len(peers) > 0 {
 		if old.Name != r.rec.Name {

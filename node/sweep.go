@@ -41,10 +41,10 @@ func (s *Server) sweepConns(now time.Time, doPing bool) {
 		silent := ms - c.seen.Load()
 		switch {
 		case silent > s.cfg.PongTimeout.Milliseconds():
-			c.log.Info("dead peer dropped", "silent_ms", silent)
+			c.log().Info("dead peer dropped", "silent_ms", silent)
 			c.terminate()
 		case c.agent == nil && c.challenge == "" && now.Sub(c.connected) > s.cfg.IdentifyTimeout:
-			c.log.Info("closed: did not identify", "after", s.cfg.IdentifyTimeout)
+			c.log().Info("closed: did not identify", "after", s.cfg.IdentifyTimeout)
 			c.closeWith(protocol.CloseNormal, "Identify timeout")
 		case doPing:
 			c.ping()

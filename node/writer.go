@@ -3,7 +3,7 @@ package node
 import (
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/gorilla/websocket" // FormatCloseMessage
 
 	"github.com/agentchat/mesh/protocol"
 )
@@ -26,7 +26,7 @@ func (c *conn) send(b []byte) {
 	}
 	if len(c.queue) >= c.s.cfg.SendQueue {
 		c.qmu.Unlock()
-		c.log.Warn("slow consumer disconnected", "queue", c.s.cfg.SendQueue)
+		c.log().Warn("slow consumer disconnected", "queue", c.s.cfg.SendQueue)
 		c.closeWith(protocol.CloseSlowConsumer, "Slow consumer")
 		return
 	}
@@ -61,6 +61,9 @@ func (c *conn) kickLocked() {
 // startWriterLocked gives the socket to a new writer goroutine. Caller
 // holds qmu; neither a writer nor the flusher holds the socket.
 func (c *conn) startWriterLocked() {
+	if c.wake == nil {
+		c.wake = make(chan struct{}, 1)
+	}
 	c.writing = true
 	go c.writeLoop()
 }
@@ -99,9 +102,8 @@ func (c *conn) writeLoop() {
 			return
 		}
 		if closing != nil {
-			wait := c.s.cfg.WriteTimeout
 			msg := websocket.FormatCloseMessage(closing.code, closing.reason)
-			_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(wait))
+			_ = c.cork.WriteControl(opClose, msg, c.s.cfg.WriteTimeout)
 			// Let the reader see the peer's close echo, but not forever.
 			c.setReadDeadline(time.Now().Add(c.s.cfg.ShutdownGrace))
 			c.finish()
@@ -134,9 +136,7 @@ func (c *conn) linger(t **time.Timer) bool {
 
 // writeBatch writes whatever the cork still holds from the flusher, rest
 // (whole frames the flusher could not start), frames and a ping as one
-// write. Data frames are framed here, without gorilla's
-// per-message buffering; gorilla writes the ping, so its control frames
-// keep one code path.
+// write. Frames are framed here (cork.go).
 func (c *conn) writeBatch(rest []byte, frames [][]byte, ping bool) error {
 	now := time.Now()
 	c.cork.ensureDeadline(now, c.s.cfg.WriteTimeout)
@@ -145,14 +145,10 @@ func (c *conn) writeBatch(rest []byte, frames [][]byte, ping bool) error {
 	for _, b := range frames {
 		c.cork.AppendText(b)
 	}
-	var err error
 	if ping {
-		err = c.ws.WriteControl(websocket.PingMessage, nil, now.Add(c.s.cfg.WriteTimeout))
+		c.cork.AppendFramed(pingFrame)
 	}
-	if ferr := c.cork.Flush(); err == nil {
-		err = ferr
-	}
-	return err
+	return c.cork.Flush()
 }
 
 // finish marks the writing side over.
