@@ -53,12 +53,13 @@ type conn struct {
 	parkFD  int32        // the descriptor registered with the parker
 
 	// Owned by the goroutine that owns the read side.
-	in        frameReader
-	lastData  int64 // unix ms of the last data frame
-	window    rateWindow
-	lastMsg   time.Time
-	lastChunk time.Time
-	lastNick  time.Time
+	in         frameReader
+	lastData   int64 // unix ms of the last data frame
+	parkedData int64 // lastData when the socket last parked
+	window     rateWindow
+	lastMsg    time.Time
+	lastChunk  time.Time
+	lastNick   time.Time
 
 	// Guarded by Server.mu.
 	agent     *agent // nil until identified

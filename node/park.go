@@ -48,31 +48,39 @@ type parker interface {
 // false when the reader parked the socket (and must exit), and an error
 // when the socket failed.
 func (c *conn) awaitFrame() (bool, error) {
-	if c.in.buffered() {
-		return true, nil
+	for !c.in.buffered() {
+		c.rstate.Store(rsWaiting)
+		_, err := c.in.br.Peek(1)
+		if c.rstate.CompareAndSwap(rsWaiting, rsRunning) {
+			return true, err
+		}
+		// The sweeper stopped the wait: put back the deadline in force.
+		c.rdMu.Lock()
+		_ = c.cork.Conn.SetReadDeadline(c.rdl)
+		c.rstate.Store(rsRunning)
+		c.rdMu.Unlock()
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return true, err
+		}
+		if c.park() {
+			return false, nil
+		}
+		// Not parked (woken meanwhile, or closing): wait again.
 	}
-	c.rstate.Store(rsWaiting)
-	_, err := c.in.br.Peek(1)
-	if c.rstate.CompareAndSwap(rsWaiting, rsRunning) {
-		return true, err
-	}
-	// The sweeper stopped the wait: put back the deadline in force.
-	c.rdMu.Lock()
-	_ = c.cork.Conn.SetReadDeadline(c.rdl)
-	c.rstate.Store(rsRunning)
-	c.rdMu.Unlock()
-	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
-		return true, err
-	}
-	if c.park() {
-		return false, nil
-	}
-	return true, nil // not parked: wait again
+	return true, nil
+}
+
+// canPark reports whether this connection's socket can be parked.
+func (c *conn) canPark() bool {
+	return c.s.parker != nil && c.s.cfg.ParkAfter > 0 && c.cork.raw != nil
 }
 
 // stopWait ends the reader's wait so it parks; the sweeper calls it for
 // an agent silent for Config.ParkAfter.
 func (c *conn) stopWait() {
+	if !c.canPark() {
+		return
+	}
 	c.rdMu.Lock()
 	defer c.rdMu.Unlock()
 	if !c.dead.Load() && c.rstate.CompareAndSwap(rsWaiting, rsStopping) {
@@ -95,19 +103,29 @@ func (c *conn) setReadDeadline(t time.Time) {
 // park hands the socket to the parker. It reports false, with the reader
 // still running, when the connection cannot park or was woken meanwhile.
 func (c *conn) park() bool {
-	p := c.s.parker
-	if p == nil || c.s.cfg.ParkAfter == 0 || c.cork.raw == nil || c.dead.Load() || c.in.buffered() {
+	if !c.canPark() || c.in.buffered() {
 		return false
 	}
 	c.in.release()
 	c.dropQueueSlots()
+	// Count parks after data (not re-parks after a pong) for compaction;
+	// set before publishing: once parked, another reader owns the fields.
+	fresh, prev := c.lastData != c.parkedData, c.parkedData
+	c.parkedData = c.lastData
 	c.rstate.Store(rsParking)
-	if err := p.arm(c); err != nil {
+	// dead is read after rsParking is published: a close that sets it
+	// later sees rsParking or rsParked when it unparks.
+	if c.dead.Load() {
+		// closing: the reader stays for the close handshake
+	} else if err := c.s.parker.arm(c); err != nil {
 		c.log().Debug("park failed", "err", err)
 	} else if c.rstate.CompareAndSwap(rsParking, rsParked) {
-		c.s.parks.Add(1)
+		if fresh {
+			c.s.parks.Add(1)
+		}
 		return true
 	}
+	c.parkedData = prev
 	c.rstate.Store(rsRunning)
 	c.in.acquire()
 	return false

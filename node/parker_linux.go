@@ -22,9 +22,14 @@ type epollParker struct {
 	log  *slog.Logger
 	next atomic.Int32 // registration tags
 
-	mu    sync.Mutex
-	socks map[int32]*conn // by descriptor
+	mu      sync.Mutex
+	socks   map[int32]*conn // by descriptor
+	stopped bool            // run has returned: arm refuses
 }
+
+// errParkerStopped: the parker no longer runs, so sockets stay with
+// their readers.
+var errParkerStopped = errors.New("parker stopped")
 
 func newParker(log *slog.Logger) (parker, error) {
 	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
@@ -42,6 +47,7 @@ func newParker(log *slog.Logger) (parker, error) {
 func (p *epollParker) run(ctx context.Context) {
 	stop := context.AfterFunc(ctx, func() { _ = p.epfd.SetReadDeadline(deadlinePast) })
 	defer stop()
+	defer p.release()
 	rc, err := p.epfd.SyscallConn()
 	if err != nil {
 		p.log.Error("parker stopped", "err", err)
@@ -71,6 +77,21 @@ func (p *epollParker) run(ctx context.Context) {
 	}
 }
 
+// release wakes every parked socket and refuses new ones: without run,
+// nothing would wake them.
+func (p *epollParker) release() {
+	p.mu.Lock()
+	p.stopped = true
+	held := make([]*conn, 0, len(p.socks))
+	for _, c := range p.socks {
+		held = append(held, c)
+	}
+	p.mu.Unlock()
+	for _, c := range held {
+		c.unpark()
+	}
+}
+
 // wake starts the reader of the socket registered as fd with tag.
 func (p *epollParker) wake(fd, tag int32) {
 	p.mu.Lock()
@@ -82,8 +103,14 @@ func (p *epollParker) wake(fd, tag int32) {
 }
 
 // arm watches c's socket until it turns readable, once. The first arm
-// registers it; later ones re-arm the registration.
+// registers it; later ones re-arm the registration. It runs under mu so
+// that release sees every socket armed before it.
 func (p *epollParker) arm(c *conn) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return errParkerStopped
+	}
 	var err error
 	ctlErr := c.cork.raw.Control(func(sfd uintptr) {
 		fd := int32(sfd)
@@ -94,13 +121,10 @@ func (p *epollParker) arm(c *conn) error {
 			return
 		}
 		ev.Pad = p.next.Add(1)
-		c.parkTag.Store(ev.Pad)
-		c.parkFD = fd
-		p.mu.Lock()
-		p.socks[fd] = c
-		p.mu.Unlock()
-		if err = unix.EpollCtl(p.fd, unix.EPOLL_CTL_ADD, int(fd), &ev); err != nil {
-			p.drop(c)
+		if err = unix.EpollCtl(p.fd, unix.EPOLL_CTL_ADD, int(fd), &ev); err == nil {
+			c.parkTag.Store(ev.Pad)
+			c.parkFD = fd
+			p.socks[fd] = c
 		}
 	})
 	if ctlErr != nil {
@@ -117,10 +141,6 @@ func (p *epollParker) forget(c *conn) {
 	_ = c.cork.raw.Control(func(sfd uintptr) {
 		_ = unix.EpollCtl(p.fd, unix.EPOLL_CTL_DEL, int(sfd), nil)
 	})
-	p.drop(c)
-}
-
-func (p *epollParker) drop(c *conn) {
 	p.mu.Lock()
 	if p.socks[c.parkFD] == c {
 		delete(p.socks, c.parkFD)

@@ -87,7 +87,13 @@ func (c *conn) writeLoop() {
 		idle := !held && len(rest) == 0 && len(batch) == 0 && !ping && closing == nil
 		c.qmu.Unlock()
 		if gone {
-			c.finish() // the agent closed: nothing more may be written
+			// The agent closed: nothing more may be written but the tail
+			// of a half-written batch, which the close echo follows.
+			if held {
+				c.cork.ensureDeadline(time.Now(), c.s.cfg.WriteTimeout)
+				_ = c.cork.Flush()
+			}
+			c.finish()
 			return
 		}
 		if idle {

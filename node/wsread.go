@@ -176,6 +176,8 @@ func (r *frameReader) check(b0, op byte, fin, masked bool, n uint64) error {
 		return nil
 	case op > opBinary:
 		return &frameError{closeProtocolError, "Unknown opcode"}
+	case n>>63 != 0:
+		return &frameError{closeProtocolError, "Invalid payload length"}
 	case op == opContinuation && r.msgOp == 0:
 		return &frameError{closeProtocolError, "Continuation without a message"}
 	case op != opContinuation && r.msgOp != 0:

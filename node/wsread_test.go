@@ -117,7 +117,8 @@ func TestFrameReaderViolations(t *testing.T) {
 		{"one frame too large", clientFrame(opText, true, make([]byte, 101), testKey), protocol.CloseTooBig},
 		{"fragments too large", append(clientFrame(opText, false, make([]byte, 60), testKey),
 			clientFrame(opContinuation, true, make([]byte, 41), testKey)...), protocol.CloseTooBig},
-		{"length beyond int64", frame(0x80|opText, 0x80|127, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3, 4), protocol.CloseTooBig},
+		{"length beyond int64", frame(0x80|opText, 0x80|127, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3, 4), closeProtocolError},
+		{"length beyond the limit", frame(0x80|opText, 0x80|127, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3, 4), protocol.CloseTooBig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := readAll(newTestReader(tc.stream, 100))
