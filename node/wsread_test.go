@@ -236,3 +236,36 @@ func FuzzFrameReader(f *testing.F) {
 		require.Equal(t, string(msg), string(got[n-1].payload))
 	})
 }
+
+// BenchmarkReadFrame parses one masked client MSG frame from the read
+// buffer, as the reader does for every inbound message.
+func BenchmarkReadFrame(b *testing.B) {
+	payload := []byte(`{"type":"MSG","to":"#general","content":"` + string(bytes.Repeat([]byte("x"), 160)) + `"}`)
+	frame := clientFrame(opText, true, payload, testKey)
+	src := &loopReader{frame: frame}
+	r := &frameReader{src: src, limit: 1 << 20}
+	r.acquire()
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := r.next(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// loopReader yields the same frame forever.
+type loopReader struct {
+	frame []byte
+	off   int
+}
+
+func (l *loopReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		c := copy(p[n:], l.frame[l.off:])
+		n += c
+		l.off = (l.off + c) % len(l.frame)
+	}
+	return n, nil
+}
