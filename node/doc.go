@@ -5,7 +5,8 @@
 // serves GET /health.
 //
 // On the data path it is the first and the last hop: a frame from an agent
-// is size-checked, decoded and validated (package protocol), rate limited and
+// is read by the node's own RFC 6455 frame reader (wsread.go; gorilla only
+// does the handshake), size-checked, decoded and validated (package protocol), rate limited and
 // authorised here, fanned out to local members and the channel buffer, and
 // handed to the Federation for other nodes; frames from other nodes come back
 // through Server.Deliver methods and reach local agents the same way.
@@ -15,6 +16,11 @@
 // one non-blocking write per round (flusher.go, cork.go), and an agent the
 // flusher cannot finish (a slow reader, TLS, a close) gets a writer
 // goroutine of its own. Membership news is scoped by Config.PresenceLimit.
+//
+// Inbound, one goroutine at a time reads a connection; an agent silent for
+// Config.ParkAfter has its socket parked in an epoll set (park.go,
+// parker_linux.go) with no goroutine and no read buffer until it turns
+// readable, so idle agents cost only their own state.
 //
 // The node declares the interfaces it consumes (Federation, Market) and
 // ships no-op defaults, so one node runs and is tested alone. It imports
