@@ -9,12 +9,13 @@ import (
 
 // An idle agent costs no goroutine. A connection's reader goroutine waits
 // for the next frame only while the agent is active; once it has been
-// silent for Config.ParkAfter, the sweeper stops the wait (a read deadline in the
-// past) and the reader hands the socket to the server's parker (an epoll
-// set on Linux) and exits, returning its read buffer. When the socket turns
-// readable, or something needs the reader (a close, a dead peer), a new
-// reader goroutine starts. Exactly one goroutine owns the read side at a
-// time; ownership moves through rstate:
+// silent for Config.ParkAfter, the sweeper stops the wait (a read deadline
+// in the past) and the reader hands the socket to the server's parker (an
+// epoll set on Linux) and exits, returning its read buffer. A reader woken
+// only by a pong parks again at once. When the socket turns readable, or
+// something needs the reader (a close, a dead peer), a new reader
+// goroutine starts. Exactly one goroutine owns the read side at a time;
+// ownership moves through rstate:
 //
 //	running ─wait─▶ waiting ─sweeper─▶ stopping ─▶ running or parking
 //	parking ─▶ parked ─readable or unpark─▶ running (new goroutine)
