@@ -177,7 +177,7 @@ func LocalConfig() Config {
 	c.TakeoverMax = 200 * time.Millisecond
 	c.SweepInterval = 20 * time.Millisecond
 	c.ShutdownGrace = 500 * time.Millisecond
-	c.ParkAfter = 100 * time.Millisecond // tests exercise parking throughout
+	c.ParkAfter = 100 * time.Millisecond // on Linux, tests exercise parking throughout
 	return c
 }
 

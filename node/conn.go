@@ -120,6 +120,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c.seen.Store(nowMS())
 	c.lastData = nowMS()
+	c.in.owned = !c.canPark()
 
 	s.mu.Lock()
 	if s.closed {
@@ -230,10 +231,23 @@ func (c *conn) received(op byte, p []byte) bool {
 	return true
 }
 
-// log is the node's logger naming this connection; built per use, as
-// connections log rarely and an idle agent should not hold one.
-func (c *conn) log() *slog.Logger {
-	return c.s.log.With("conn", c.cork.RemoteAddr().String())
+// log logs for this connection. An idle agent holds no logger, and a
+// message below the node's level costs no address formatting.
+func (c *conn) log() connLog { return connLog{c} }
+
+// connLog is the node's logger with the connection's address added.
+type connLog struct{ c *conn }
+
+func (l connLog) Debug(msg string, args ...any) { l.log(slog.LevelDebug, msg, args) }
+func (l connLog) Info(msg string, args ...any)  { l.log(slog.LevelInfo, msg, args) }
+func (l connLog) Warn(msg string, args ...any)  { l.log(slog.LevelWarn, msg, args) }
+func (l connLog) Error(msg string, args ...any) { l.log(slog.LevelError, msg, args) }
+
+func (l connLog) log(level slog.Level, msg string, args []any) {
+	ctx := context.Background()
+	if lg := l.c.s.log; lg.Enabled(ctx, level) {
+		lg.Log(ctx, level, msg, append([]any{"conn", l.c.cork.RemoteAddr().String()}, args...)...)
+	}
 }
 
 // sendFrame encodes and queues one frame.

@@ -10,9 +10,10 @@ import (
 
 // corkConn is the node's side of one TCP (or TLS) connection. Between
 // Cork and Flush, the connection's writer appends websocket frames to a
-// pooled buffer (AppendText, WriteControl) and Flush hands them to the
-// kernel in one write. Uncorked, writes pass straight through, so the
-// reader's control frames and plain HTTP responses are unaffected.
+// pooled buffer (AppendText, AppendFramed) and Flush hands them to the
+// kernel in one write. The reader's control frames (WriteControl) join the
+// batch while corked and go straight out otherwise, as do plain HTTP
+// responses.
 type corkConn struct {
 	net.Conn
 	raw       syscall.RawConn // the TCP socket, for TryWrite; nil under TLS

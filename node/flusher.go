@@ -118,11 +118,14 @@ func (c *conn) flushNow(buf []byte) []byte {
 	}
 	switch {
 	case errors.Is(err, errCorkBusy):
-		// Someone holds the socket (gorilla writing a pong into a full
-		// buffer): nothing was written, so the whole frames go to a writer
+		// Someone holds the socket (the reader writing a pong into a
+		// full buffer): nothing was written, so the whole frames go to a writer
 		// rather than stalling every other connection here.
 		c.rest = append([]byte(nil), buf...)
 		c.startWriterLocked()
+	case errors.Is(err, errCloseSent):
+		// The reader has echoed the agent's close: the frames are dropped
+		// and the reader finishes the connection.
 	case err != nil:
 		c.terminate() // the reader sees the socket fail and asks to close
 		if c.closing != nil {
@@ -155,8 +158,8 @@ var errCorkBusy = errors.New("socket busy")
 // TryWrite writes b with one non-blocking write. It reports whether all of
 // b went out; if not, the connection stays corked holding the rest, for a
 // writer to finish (Cork keeps it, Flush writes it). The write deadline is
-// refreshed to timeout if stale: a lapsed one (gorilla sets short ones for
-// pongs) would fail the write. Only for plain TCP (CanTry).
+// refreshed to timeout if stale: a lapsed one (set for an earlier write)
+// would fail the write. Only for plain TCP (CanTry).
 func (c *corkConn) TryWrite(b []byte, timeout time.Duration) (done bool, err error) {
 	if len(b) == 0 {
 		return true, nil

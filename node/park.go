@@ -12,7 +12,7 @@ import (
 // silent for Config.ParkAfter, the sweeper stops the wait (a read deadline
 // in the past) and the reader hands the socket to the server's parker (an
 // epoll set on Linux) and exits, returning its read buffer. A reader woken
-// only by a pong parks again at once. When the socket turns readable, or
+// only by a control frame (the keepalive pong) parks again at once. When the socket turns readable, or
 // something needs the reader (a close, a dead peer), a new reader
 // goroutine starts. Exactly one goroutine owns the read side at a time;
 // ownership moves through rstate:
@@ -40,6 +40,7 @@ var deadlinePast = time.Unix(1, 0)
 // park).
 type parker interface {
 	run(ctx context.Context) // wake readers until ctx ends
+	running() bool           // false once run has returned: nothing parks
 	arm(c *conn) error       // watch c's socket until it turns readable, once
 	forget(c *conn)          // c is being closed
 	close() error
@@ -73,7 +74,7 @@ func (c *conn) awaitFrame() (bool, error) {
 
 // canPark reports whether this connection's socket can be parked.
 func (c *conn) canPark() bool {
-	return c.s.parker != nil && c.s.cfg.ParkAfter > 0 && c.cork.raw != nil
+	return c.s.parker != nil && c.s.cfg.ParkAfter > 0 && c.cork.raw != nil && c.s.parker.running()
 }
 
 // stopWait ends the reader's wait so it parks; the sweeper calls it for

@@ -41,6 +41,9 @@ func readers() int {
 // split around the park), a ping, the node's delivery to it, its
 // disappearance and the node's shutdown.
 func TestIdleAgentsParkAndWake(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("sockets park only on Linux (epoll)")
+	}
 	n := startNode(t, noLimits, func(c *node.Config) { c.ParkAfter = 50 * time.Millisecond })
 	a := n.newAgent(t, "alice")
 	b := n.newAgent(t, "bob")

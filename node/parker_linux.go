@@ -24,7 +24,7 @@ type epollParker struct {
 
 	mu      sync.Mutex
 	socks   map[int32]*conn // by descriptor
-	stopped bool            // run has returned: arm refuses
+	stopped atomic.Bool     // run has returned: arm refuses (set under mu)
 }
 
 // errParkerStopped: the parker no longer runs, so sockets stay with
@@ -81,7 +81,7 @@ func (p *epollParker) run(ctx context.Context) {
 // nothing would wake them.
 func (p *epollParker) release() {
 	p.mu.Lock()
-	p.stopped = true
+	p.stopped.Store(true)
 	held := make([]*conn, 0, len(p.socks))
 	for _, c := range p.socks {
 		held = append(held, c)
@@ -108,7 +108,7 @@ func (p *epollParker) wake(fd, tag int32) {
 func (p *epollParker) arm(c *conn) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.stopped {
+	if p.stopped.Load() {
 		return errParkerStopped
 	}
 	var err error
@@ -148,5 +148,7 @@ func (p *epollParker) forget(c *conn) {
 	p.mu.Unlock()
 	c.parkTag.Store(0)
 }
+
+func (p *epollParker) running() bool { return !p.stopped.Load() }
 
 func (p *epollParker) close() error { return p.epfd.Close() }

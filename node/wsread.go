@@ -15,8 +15,8 @@ import (
 // blocked inside it and answers control frames internally. Reading frame
 // by frame lets the connection stop between any two frames, a pong
 // included, and give an idle socket to the parker (park.go) with no
-// goroutine and no buffer behind it. Gorilla still does the handshake and
-// writes control frames.
+// goroutine and no buffer behind it. Gorilla still does the handshake; the
+// node frames what it writes (cork.go).
 
 // WebSocket opcodes (RFC 6455 §5.2).
 const (
@@ -40,8 +40,12 @@ type frameError struct {
 
 func (e *frameError) Error() string { return e.reason }
 
-// readBufSize is the read buffer a connection borrows while it reads.
-const readBufSize = 4 << 10
+// readBufSize is the read buffer a connection borrows while it reads;
+// one that can never park (TLS, parking off) owns a smaller one for life.
+const (
+	readBufSize  = 4 << 10
+	ownedBufSize = 1 << 10
+)
 
 // readBufs recycles read buffers: a parked connection holds none.
 var readBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
@@ -55,23 +59,28 @@ type frameReader struct {
 	limit int64         // largest message, in bytes
 	msg   []byte        // fragments of the message in progress
 	msgOp byte          // its opcode; 0 when no message is in progress
+	owned bool          // the connection never parks: its buffer is its own
 }
 
 // acquire borrows a read buffer.
 func (r *frameReader) acquire() {
-	if r.br == nil {
+	switch {
+	case r.br != nil:
+	case r.owned:
+		r.br = bufio.NewReaderSize(r.src, ownedBufSize)
+	default:
 		r.br = readBufs.Get().(*bufio.Reader)
 		r.br.Reset(r.src)
 	}
 }
 
-// release returns the read buffer, which must hold no unread bytes.
+// release returns the read buffer, dropping any unread bytes.
 func (r *frameReader) release() {
-	if r.br != nil {
+	if r.br != nil && !r.owned {
 		r.br.Reset(nil)
 		readBufs.Put(r.br)
-		r.br = nil
 	}
+	r.br = nil
 }
 
 // buffered reports whether bytes already read from the socket wait to be
