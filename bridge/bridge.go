@@ -177,7 +177,8 @@ func (b *Bridge) Stats() Stats {
 func (b *Bridge) Publish(ev node.Event) { b.out.push(ev) }
 
 // SendDirect implements node.Federation: the frame goes over a stream to
-// the node hosting agent id.
+// the node hosting agent id. ErrNoRoute means the roster names no such
+// node; a node that cannot be reached or refuses is another error.
 func (b *Bridge) SendDirect(ctx context.Context, from node.AgentRecord, id string, frame []byte) error {
 	_, host, ok := b.srv.RemoteHost(id)
 	if !ok {
@@ -191,10 +192,10 @@ func (b *Bridge) SendDirect(ctx context.Context, from node.AgentRecord, id strin
 	defer cancel()
 	resp, err := b.host.Request(ctx, host, protoDirect, req)
 	if err != nil {
-		return fmt.Errorf("%w: node %s: %v", node.ErrNoRoute, short(host), err)
+		return fmt.Errorf("node %s unreachable: %w", short(host), err)
 	}
 	if string(resp) != "ok" {
-		return fmt.Errorf("%w: node %s: %s", node.ErrNoRoute, short(host), resp)
+		return fmt.Errorf("node %s answered %q", short(host), resp)
 	}
 	return nil
 }

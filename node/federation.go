@@ -61,7 +61,8 @@ type Federation interface {
 	// Publish reports a local event. Fire and forget.
 	Publish(ev Event)
 	// SendDirect delivers an encoded frame from a local agent to agent id
-	// on whichever node hosts it, or returns ErrNoRoute.
+	// on whichever node hosts it. ErrNoRoute: no node is known to host
+	// it; any other error: the hosting node could not take it.
 	SendDirect(ctx context.Context, from AgentRecord, id string, frame []byte) error
 	// Serve is called before the first local agent joins a channel: the
 	// federation starts carrying it and seeds its history from a peer. It

@@ -124,8 +124,12 @@ func (c *conn) flushNow(buf []byte) []byte {
 		c.rest = append([]byte(nil), buf...)
 		c.startWriterLocked()
 	case errors.Is(err, errCloseSent):
-		// The reader has echoed the agent's close: the frames are dropped
-		// and the reader finishes the connection.
+		// The reader has echoed the agent's close: the frames are dropped.
+		// If peerClosed ran meanwhile (it left the close to us), a writer
+		// finishes the connection; otherwise peerClosed will start one.
+		if c.closing != nil {
+			c.startWriterLocked()
+		}
 	case err != nil:
 		c.terminate() // the reader sees the socket fail and asks to close
 		if c.closing != nil {

@@ -87,10 +87,7 @@ func (s *Server) routeDirect(c *conn, from AgentRecord, f protocol.MsgFrame) *pr
 	}
 	if target != nil {
 		target.send(b)
-	} else if err := s.fed.SendDirect(s.ctx, from, f.To[1:], b); err != nil {
-		if !errors.Is(err, ErrNoRoute) {
-			c.log().Warn("direct message not delivered", "to", f.To, "err", err)
-		}
+	} else if !s.sendRemote(c, from, f.To[1:], b) {
 		return protocol.Errorf(protocol.CodeAgentNotFound, "Agent %s not found", f.To)
 	}
 	c.send(b)
@@ -133,8 +130,18 @@ func (s *Server) handleFileChunk(c *conn, a *agent, m *protocol.FileChunk, now t
 		target.send(b)
 		return nil
 	}
-	if err := s.fed.SendDirect(s.ctx, from, id, b); err != nil {
+	if !s.sendRemote(c, from, id, b) {
 		return protocol.Errorf(protocol.CodeAgentNotFound, "Agent %s not found", m.To)
 	}
 	return nil
+}
+
+// sendRemote hands a direct frame for agent id to the mesh; false: it was
+// not delivered (a failure other than an unknown agent is logged).
+func (s *Server) sendRemote(c *conn, from AgentRecord, id string, b []byte) bool {
+	err := s.fed.SendDirect(s.ctx, from, id, b)
+	if err != nil && !errors.Is(err, ErrNoRoute) {
+		c.log().Warn("direct frame not delivered", "to", "@"+id, "err", err)
+	}
+	return err == nil
 }

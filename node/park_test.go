@@ -3,6 +3,7 @@ package node_test
 import (
 	"encoding/json"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -102,4 +103,39 @@ func TestParkingOff(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // several sweeps
 	require.Zero(t, n.parked(t))
 	require.Equal(t, 1, readers())
+}
+
+// Agents that close while the node is writing to them are all torn down:
+// the close echo and the flusher's writes race, and the node must still
+// finish every connection (and so stop).
+func TestCloseWhileReceiving(t *testing.T) {
+	n := startNode(t, noLimits)
+	sender := n.newAgent(t, "sender")
+	var receivers []*client
+	for i := range 20 {
+		receivers = append(receivers, n.newAgent(t, "r"+strconv.Itoa(i)))
+	}
+	stop := make(chan struct{})
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if sender.sendErr(map[string]any{"type": "MSG", "to": "#general", "content": "m" + strconv.Itoa(i)}) != nil {
+				return
+			}
+		}
+	}()
+	for _, r := range receivers {
+		r.nextMatch("a message", msgFrom(sender.ID))
+		r.close()
+	}
+	close(stop)
+	<-sent
+	n.waitAgents(t, 1)
+	require.NoError(t, n.stop(), "every connection finished")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -64,7 +65,8 @@ func (s *Server) Stop() error {
 		case err := <-s.done:
 			s.err = err
 		case <-time.After(15 * time.Second):
-			s.err = fmt.Errorf("node did not stop within 15s")
+			buf := make([]byte, 1<<22)
+			s.err = fmt.Errorf("node did not stop within 15s; goroutines:\n%s", buf[:runtime.Stack(buf, true)])
 			return // leave the data dir open: Run may still use it
 		}
 		if err := s.data.Close(); err != nil && s.err == nil {
