@@ -7,6 +7,8 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/agentchat/mesh/protocol"
 )
 
@@ -18,18 +20,16 @@ import (
 // goroutine and no buffer behind it. Gorilla still does the handshake; the
 // node frames what it writes (cork.go).
 
-// WebSocket opcodes (RFC 6455 §5.2).
+// WebSocket opcodes (RFC 6455 §5.2), as bytes; gorilla names all but
+// the continuation.
 const (
-	opContinuation = 0x0
-	opText         = 0x1
-	opBinary       = 0x2
-	opClose        = 0x8
-	opPing         = 0x9
-	opPong         = 0xA
+	opContinuation byte = 0x0
+	opText         byte = websocket.TextMessage
+	opBinary       byte = websocket.BinaryMessage
+	opClose        byte = websocket.CloseMessage
+	opPing         byte = websocket.PingMessage
+	opPong         byte = websocket.PongMessage
 )
-
-// closeProtocolError is RFC 6455's close code for a framing violation.
-const closeProtocolError = 1002
 
 // frameError is a framing violation: the node closes with code, sending
 // reason.
@@ -172,25 +172,25 @@ func (r *frameReader) next() (op byte, payload []byte, err error) {
 func (r *frameReader) check(b0, op byte, fin, masked bool, n uint64) error {
 	switch {
 	case b0&0x70 != 0:
-		return &frameError{closeProtocolError, "Reserved bits set"}
+		return &frameError{protocol.CloseProtocolError, "Reserved bits set"}
 	case !masked:
-		return &frameError{closeProtocolError, "Client frame not masked"}
+		return &frameError{protocol.CloseProtocolError, "Client frame not masked"}
 	case op >= opClose:
 		if op > opPong {
-			return &frameError{closeProtocolError, "Unknown opcode"}
+			return &frameError{protocol.CloseProtocolError, "Unknown opcode"}
 		}
 		if !fin || n > 125 {
-			return &frameError{closeProtocolError, "Invalid control frame"}
+			return &frameError{protocol.CloseProtocolError, "Invalid control frame"}
 		}
 		return nil
 	case op > opBinary:
-		return &frameError{closeProtocolError, "Unknown opcode"}
+		return &frameError{protocol.CloseProtocolError, "Unknown opcode"}
 	case n>>63 != 0:
-		return &frameError{closeProtocolError, "Invalid payload length"}
+		return &frameError{protocol.CloseProtocolError, "Invalid payload length"}
 	case op == opContinuation && r.msgOp == 0:
-		return &frameError{closeProtocolError, "Continuation without a message"}
+		return &frameError{protocol.CloseProtocolError, "Continuation without a message"}
 	case op != opContinuation && r.msgOp != 0:
-		return &frameError{closeProtocolError, "New message inside a fragmented one"}
+		return &frameError{protocol.CloseProtocolError, "New message inside a fragmented one"}
 	case n > uint64(r.limit) || uint64(len(r.msg))+n > uint64(r.limit):
 		return &frameError{protocol.CloseTooBig, "Message too large"}
 	}
@@ -224,13 +224,13 @@ func unmask(key [4]byte, p []byte) {
 func parseClose(p []byte) (code int, err error) {
 	switch {
 	case len(p) == 0:
-		return 1005, nil
+		return websocket.CloseNoStatusReceived, nil
 	case len(p) == 1:
-		return 0, &frameError{closeProtocolError, "Invalid close frame"}
+		return 0, &frameError{protocol.CloseProtocolError, "Invalid close frame"}
 	}
 	code = int(binary.BigEndian.Uint16(p))
 	if !validCloseCode(code) {
-		return 0, &frameError{closeProtocolError, "Invalid close code"}
+		return 0, &frameError{protocol.CloseProtocolError, "Invalid close code"}
 	}
 	if !utf8.Valid(p[2:]) {
 		return 0, &frameError{protocol.CloseInvalidPayload, "Invalid UTF-8 in close reason"}

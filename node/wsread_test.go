@@ -106,18 +106,18 @@ func TestFrameReaderViolations(t *testing.T) {
 		stream []byte
 		code   int
 	}{
-		{"reserved bit", frame(0x80|0x40|opText, 0x80, testKey[:]...), closeProtocolError},
-		{"unmasked", frame(0x80|opText, 1, 'a'), closeProtocolError},
-		{"unknown data opcode", clientFrame(0x3, true, nil, testKey), closeProtocolError},
-		{"unknown control opcode", clientFrame(0xB, true, nil, testKey), closeProtocolError},
-		{"fragmented control", clientFrame(opPing, false, nil, testKey), closeProtocolError},
-		{"long control", clientFrame(opPing, true, make([]byte, 126), testKey), closeProtocolError},
-		{"continuation first", clientFrame(opContinuation, true, []byte("a"), testKey), closeProtocolError},
-		{"message inside a message", append(start, clientFrame(opText, true, []byte("b"), testKey)...), closeProtocolError},
+		{"reserved bit", frame(0x80|0x40|opText, 0x80, testKey[:]...), protocol.CloseProtocolError},
+		{"unmasked", frame(0x80|opText, 1, 'a'), protocol.CloseProtocolError},
+		{"unknown data opcode", clientFrame(0x3, true, nil, testKey), protocol.CloseProtocolError},
+		{"unknown control opcode", clientFrame(0xB, true, nil, testKey), protocol.CloseProtocolError},
+		{"fragmented control", clientFrame(opPing, false, nil, testKey), protocol.CloseProtocolError},
+		{"long control", clientFrame(opPing, true, make([]byte, 126), testKey), protocol.CloseProtocolError},
+		{"continuation first", clientFrame(opContinuation, true, []byte("a"), testKey), protocol.CloseProtocolError},
+		{"message inside a message", append(start, clientFrame(opText, true, []byte("b"), testKey)...), protocol.CloseProtocolError},
 		{"one frame too large", clientFrame(opText, true, make([]byte, 101), testKey), protocol.CloseTooBig},
 		{"fragments too large", append(clientFrame(opText, false, make([]byte, 60), testKey),
 			clientFrame(opContinuation, true, make([]byte, 41), testKey)...), protocol.CloseTooBig},
-		{"length beyond int64", frame(0x80|opText, 0x80|127, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3, 4), closeProtocolError},
+		{"length beyond int64", frame(0x80|opText, 0x80|127, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3, 4), protocol.CloseProtocolError},
 		{"length beyond the limit", frame(0x80|opText, 0x80|127, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3, 4), protocol.CloseTooBig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -148,19 +148,19 @@ func TestParseClose(t *testing.T) {
 		bad     bool
 	}{
 		{nil, 1005, false},
-		{[]byte{3}, closeProtocolError, true},
+		{[]byte{3}, protocol.CloseProtocolError, true},
 		{code(1000, "bye"), 1000, false},
 		{code(1001, ""), 1001, false},
 		{code(1013, ""), 1013, false},
 		{code(3000, ""), 3000, false},
 		{code(4999, "x"), 4999, false},
-		{code(999, ""), closeProtocolError, true},
-		{code(1004, ""), closeProtocolError, true},
-		{code(1005, ""), closeProtocolError, true},
-		{code(1006, ""), closeProtocolError, true},
-		{code(1015, ""), closeProtocolError, true},
-		{code(2999, ""), closeProtocolError, true},
-		{code(5000, ""), closeProtocolError, true},
+		{code(999, ""), protocol.CloseProtocolError, true},
+		{code(1004, ""), protocol.CloseProtocolError, true},
+		{code(1005, ""), protocol.CloseProtocolError, true},
+		{code(1006, ""), protocol.CloseProtocolError, true},
+		{code(1015, ""), protocol.CloseProtocolError, true},
+		{code(2999, ""), protocol.CloseProtocolError, true},
+		{code(5000, ""), protocol.CloseProtocolError, true},
 		{code(1000, "\xff"), protocol.CloseInvalidPayload, true},
 	} {
 		got, err := parseClose(tc.payload)

@@ -72,6 +72,9 @@ const (
 	// CloseGoingAway is sent to every agent when the node shuts down, and on
 	// the MOTD maintenance kick.
 	CloseGoingAway = 1001
+	// CloseProtocolError is sent for a websocket framing violation
+	// (RFC 6455 §7.4.1): unmasked or malformed frames, bad close codes.
+	CloseProtocolError = 1002
 	// CloseInvalidPayload is sent for a text frame that is not UTF-8.
 	CloseInvalidPayload = 1007
 	// ClosePolicy is the pre-auth flood and per-IP connection limit close.
