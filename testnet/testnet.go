@@ -22,6 +22,8 @@ type Options struct {
 	// BasePort, if set, gives node i the websocket port BasePort+i and the
 	// libp2p port BasePort+100+i; otherwise every port is ephemeral.
 	BasePort int
+	// Topology says which nodes dial which; the zero value is Full.
+	Topology Topology
 	// Tune adjusts each node's configuration before it starts.
 	Tune func(i int, cfg *NodeConfig)
 	// Logger receives the nodes' logs; nil discards them.
@@ -43,11 +45,17 @@ func LocalNodeConfig(dir string) NodeConfig {
 		Market: market.Config{MinAge: market.DefaultMinAge}}
 }
 
-// Start brings up opts.Nodes nodes, each dialing every node started before
-// it, and returns when every node sees every other node on the mesh.
+// Start brings up opts.Nodes nodes, each dialing the nodes its topology
+// names, and returns when every node sees every other node on the mesh.
 func Start(ctx context.Context, opts Options) (*Net, error) {
 	if opts.Nodes < 1 {
 		return nil, fmt.Errorf("testnet needs at least one node, not %d", opts.Nodes)
+	}
+	if opts.Topology == "" {
+		opts.Topology = Full
+	}
+	if _, err := ParseTopology(string(opts.Topology)); err != nil {
+		return nil, err
 	}
 	progress := opts.Progress
 	if progress == nil {
@@ -64,7 +72,7 @@ func Start(ctx context.Context, opts Options) (*Net, error) {
 		n.Nodes = append(n.Nodes, nd)
 		progress("node %d/%d up: %s peer %s", i+1, opts.Nodes, nd.WS(), nd.Host.ID())
 	}
-	progress("waiting for the mesh to form")
+	progress("waiting for the mesh to form (%s topology)", opts.Topology)
 	if err := n.WaitMesh(ctx, 30*time.Second); err != nil {
 		n.Close()
 		return nil, err
@@ -83,8 +91,8 @@ func (n *Net) nodeConfig(i int) NodeConfig {
 		cfg.Node.Listen = fmt.Sprintf("127.0.0.1:%d", p+i)
 		cfg.P2P.Listen = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", p+100+i), fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", p+100+i)}
 	}
-	for _, prev := range n.Nodes {
-		cfg.P2P.Peers = append(cfg.P2P.Peers, prev.Host.Addrs()...)
+	for _, j := range n.opts.Topology.Dials(i) {
+		cfg.P2P.Peers = append(cfg.P2P.Peers, n.Nodes[j].Host.Addrs()...)
 	}
 	if n.opts.Tune != nil {
 		n.opts.Tune(i, &cfg)
@@ -92,14 +100,15 @@ func (n *Net) nodeConfig(i int) NodeConfig {
 	return cfg
 }
 
-// WaitMesh waits until every node is connected to every other node and
-// has heard each one's roster.
+// WaitMesh waits until every node is connected to its topology's
+// neighbours and has heard every node's roster.
 func (n *Net) WaitMesh(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		ready := true
-		for _, nd := range n.Nodes {
-			if len(nd.Host.Peers()) < len(n.Nodes)-1 || nd.Bridge.Stats().Nodes < len(n.Nodes)-1 {
+		for i, nd := range n.Nodes {
+			wired := len(n.opts.Topology.Neighbours(i, len(n.Nodes)))
+			if len(nd.Host.Peers()) < wired || nd.Bridge.Stats().Nodes < len(n.Nodes)-1 {
 				ready = false
 				break
 			}
@@ -119,14 +128,12 @@ func (n *Net) WaitMesh(ctx context.Context, timeout time.Duration) error {
 }
 
 // Restart starts node i again on its data dir (same key, same peer ID),
-// after Kill or Close.
+// after Kill or Close, dialing its topology's neighbours.
 func (n *Net) Restart(ctx context.Context, i int) error {
 	cfg := n.nodeConfig(i)
 	cfg.P2P.Peers = nil
-	for j, other := range n.Nodes {
-		if j != i {
-			cfg.P2P.Peers = append(cfg.P2P.Peers, other.Host.Addrs()...)
-		}
+	for _, j := range n.opts.Topology.Neighbours(i, len(n.Nodes)) {
+		cfg.P2P.Peers = append(cfg.P2P.Peers, n.Nodes[j].Host.Addrs()...)
 	}
 	nd, err := StartNode(ctx, cfg)
 	if err != nil {

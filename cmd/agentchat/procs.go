@@ -17,12 +17,13 @@ import (
 
 	"github.com/agentchat/mesh/node"
 	"github.com/agentchat/mesh/p2p"
+	"github.com/agentchat/mesh/testnet"
 )
 
 // runTestnetProcs runs the testnet with one `agentchat node` process per
 // node. Each node's key is created first (by opening its data dir), so its
 // peer ID is known before it starts and later nodes can dial it.
-func runTestnetProcs(c *cli.Context, dir string) error {
+func runTestnetProcs(c *cli.Context, dir string, top testnet.Topology) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -57,8 +58,8 @@ func runTestnetProcs(c *cli.Context, dir string) error {
 		if c.Bool("no-rate-limits") {
 			args = append(args, "--no-rate-limits")
 		}
-		for _, prev := range nodes {
-			args = append(args, "--peer", prev.Addrs[0])
+		for _, j := range top.Dials(i) {
+			args = append(args, "--peer", nodes[j].Addrs[0])
 		}
 		cmd := exec.Command(self, args...)
 		logFile, err := os.Create(filepath.Join(dir, fmt.Sprintf("node-%d.log", i)))

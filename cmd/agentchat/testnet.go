@@ -18,6 +18,7 @@ func testnetCommand() *cli.Command {
 		Usage: "run a local mesh of N nodes on this machine until Ctrl-C",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "nodes", Value: 3, Usage: "number of nodes"},
+			&cli.StringFlag{Name: "topology", Value: "full", Usage: "which nodes dial which: full (each dials every earlier node), line (node i dials node i-1 only) or star (every node dials node 0 only)"},
 			&cli.StringFlag{Name: "dir", Usage: "parent `DIR` of the nodes' data dirs (default: a new temporary dir)"},
 			&cli.IntFlag{Name: "base-port", Usage: "node i listens on BASE+i (websocket) and BASE+100+i (libp2p); default: free ports"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object describing the mesh as the last line once it is ready"},
@@ -47,13 +48,17 @@ func runTestnet(c *cli.Context) error {
 			return err
 		}
 	}
+	top, err := testnet.ParseTopology(c.String("topology"))
+	if err != nil {
+		return err
+	}
 	if c.Bool("procs") {
-		return runTestnetProcs(c, dir)
+		return runTestnetProcs(c, dir, top)
 	}
 	progress := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "testnet: "+format+"\n", args...) }
 	noLimits := c.Bool("no-rate-limits")
 	net, err := testnet.Start(c.Context, testnet.Options{
-		Nodes: c.Int("nodes"), Dir: dir, BasePort: c.Int("base-port"), Logger: log, Progress: progress,
+		Nodes: c.Int("nodes"), Dir: dir, BasePort: c.Int("base-port"), Topology: top, Logger: log, Progress: progress,
 		Tune: func(_ int, cfg *testnet.NodeConfig) { cfg.Node.RateLimits = !noLimits },
 	})
 	if err != nil {
