@@ -18,10 +18,15 @@ const maxProofLen = 64
 // Bundle is a portable set of receipts with the evidence that each was
 // logged by the node that countersigned it: the nodes' checkpoints, and per
 // receipt its record number in that node's log and an inclusion proof.
+// Identities carries the rotation and revocation records of the receipts'
+// parties, so the offline fold rates each agent under its current key, as
+// the mesh does (FoldLineage); it is omitted when empty, so a bundle
+// without it reads as before.
 type Bundle struct {
-	Version     int           `json:"version"`
-	Checkpoints []Checkpoint  `json:"checkpoints"`
-	Entries     []BundleEntry `json:"entries"`
+	Version     int              `json:"version"`
+	Checkpoints []Checkpoint     `json:"checkpoints"`
+	Entries     []BundleEntry    `json:"entries"`
+	Identities  []IdentityRecord `json:"identities,omitempty"`
 }
 
 // BundleEntry is one receipt of a bundle with its inclusion proof. The
@@ -50,6 +55,13 @@ type BadCheckpoint struct {
 	Err        error  `json:"-"`
 }
 
+// BadIdentity is a bundle identity record that failed verification.
+type BadIdentity struct {
+	Identity int    `json:"identity"` // position in Bundle.Identities
+	Reason   string `json:"reason"`
+	Err      error  `json:"-"`
+}
+
 // Report is the outcome of VerifyBundle.
 type Report struct {
 	// Entries is len(Bundle.Entries); Receipts the distinct good receipts
@@ -59,6 +71,9 @@ type Report struct {
 	Duplicates     int             `json:"duplicates"`
 	BadCheckpoints []BadCheckpoint `json:"bad_checkpoints"`
 	Bad            []BadEntry      `json:"bad"`
+	// BadIdentities lists identity records that did not verify; the fold
+	// ignores them.
+	BadIdentities []BadIdentity `json:"bad_identities,omitempty"`
 	// Ratings is the fold of the good receipts, sorted by agent.
 	Ratings []AgentRating `json:"ratings"`
 	// Table is the same fold, with per-receipt changes.
@@ -66,7 +81,9 @@ type Report struct {
 }
 
 // OK reports whether every checkpoint and entry verified.
-func (r *Report) OK() bool { return len(r.Bad) == 0 && len(r.BadCheckpoints) == 0 }
+func (r *Report) OK() bool {
+	return len(r.Bad) == 0 && len(r.BadCheckpoints) == 0 && len(r.BadIdentities) == 0
+}
 
 // bundleWire is the decoding form of Bundle, so each entry can be decoded
 // (and its errors reported) separately.
@@ -74,6 +91,7 @@ type bundleWire struct {
 	Version     int               `json:"version"`
 	Checkpoints []Checkpoint      `json:"checkpoints"`
 	Entries     []json.RawMessage `json:"entries"`
+	Identities  []IdentityRecord  `json:"identities"`
 }
 
 // DecodeBundle parses a bundle in JSON strictly: unknown members, trailing
@@ -88,7 +106,7 @@ func DecodeBundle(data []byte) (*Bundle, error) {
 	if w.Version != BundleVersion {
 		return nil, fmt.Errorf("decode bundle: %w: unsupported bundle version %d", ErrMalformed, w.Version)
 	}
-	b := &Bundle{Version: w.Version, Checkpoints: w.Checkpoints, Entries: make([]BundleEntry, len(w.Entries))}
+	b := &Bundle{Version: w.Version, Checkpoints: w.Checkpoints, Entries: make([]BundleEntry, len(w.Entries)), Identities: w.Identities}
 	for i, raw := range w.Entries {
 		e := &b.Entries[i]
 		if err := decodeStrict(raw, e); err != nil {
@@ -125,13 +143,14 @@ func (b *Bundle) Encode() ([]byte, error) {
 // wraps ErrBadBundle and the report lists what failed and why, so a command
 // can print the report and exit non-zero.
 func VerifyBundle(b *Bundle) (Report, error) {
-	rep, _ := verifyBundle(b)
+	rep, _, _ := verifyBundle(b)
 	if rep.Table == nil {
 		return rep, fmt.Errorf("verify bundle: %w: unsupported bundle version %d", ErrMalformed, b.Version)
 	}
 	if !rep.OK() {
-		return rep, fmt.Errorf("verify bundle: %w: %d of %d entries and %d of %d checkpoints failed",
-			ErrBadBundle, len(rep.Bad), rep.Entries, len(rep.BadCheckpoints), len(b.Checkpoints))
+		return rep, fmt.Errorf("verify bundle: %w: %d of %d entries, %d of %d checkpoints and %d of %d identity records failed",
+			ErrBadBundle, len(rep.Bad), rep.Entries, len(rep.BadCheckpoints), len(b.Checkpoints),
+			len(rep.BadIdentities), len(b.Identities))
 	}
 	return rep, nil
 }
@@ -143,12 +162,21 @@ type provenEntry struct {
 }
 
 // verifyBundle does VerifyBundle's work and also returns the distinct good
-// entries (first of identical copies) for Store.Import. For a bundle of
-// another version it returns a report without a Table.
-func verifyBundle(b *Bundle) (Report, []provenEntry) {
+// entries (first of identical copies) and the good identity records for
+// Store.Import. For a bundle of another version it returns a report without
+// a Table.
+func verifyBundle(b *Bundle) (Report, []provenEntry, []IdentityRecord) {
 	rep := Report{Entries: len(b.Entries)}
 	if b.Version != BundleVersion {
-		return rep, nil
+		return rep, nil, nil
+	}
+	var ids []IdentityRecord
+	for i := range b.Identities {
+		if err := b.Identities[i].Verify(); err != nil {
+			rep.BadIdentities = append(rep.BadIdentities, BadIdentity{Identity: i, Reason: err.Error(), Err: err})
+			continue
+		}
+		ids = append(ids, b.Identities[i])
 	}
 	byNode := make(map[string][]*Checkpoint)
 	for i := range b.Checkpoints {
@@ -210,10 +238,10 @@ func verifyBundle(b *Bundle) (Report, []provenEntry) {
 		distinct = append(distinct, pe)
 		receipts = append(receipts, pe.entry.Receipt)
 	}
-	rep.Table = Fold(receipts)
+	rep.Table = FoldLineage(receipts, LineageOf(ids))
 	rep.Receipts = rep.Table.Receipts()
 	rep.Ratings = rep.Table.Ratings()
-	return rep, distinct
+	return rep, distinct, ids
 }
 
 // checkEntry verifies an entry's receipt and finds the checkpoint (among

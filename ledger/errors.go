@@ -37,4 +37,6 @@ var (
 	ErrNoNodeKey = errors.New("no node key configured")
 	// ErrBadBundle means a bundle contained at least one receipt or checkpoint that failed verification.
 	ErrBadBundle = errors.New("bundle has bad entries")
+	// ErrBadIdentity means a rotation or revocation record is malformed or its signature does not verify.
+	ErrBadIdentity = errors.New("invalid identity record")
 )

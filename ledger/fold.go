@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"slices"
+	"strings"
+
+	"github.com/agentchat/mesh/identity"
 )
 
 // Fold computes ratings from a set of receipts, which the caller has
@@ -21,10 +24,19 @@ import (
 // arrival order either.
 //
 // Rules (PROTOCOL.md §12.1): see applyCompletion and applyDispute.
-func Fold(receipts []Receipt) *Table {
+func Fold(receipts []Receipt) *Table { return FoldLineage(receipts, nil) }
+
+// FoldLineage is Fold with the identity records of the mesh applied
+// (identity.Lineage): each party is rated under its agent's current key, so
+// a rotation carries the rating over, and a receipt counts for nothing
+// (rating_changes null) when it was settled at or after the revocation of
+// either party's key, or when both parties are keys of one agent. It is a
+// pure function of the receipts and the lineage's records; a nil lineage is
+// Fold.
+func FoldLineage(receipts []Receipt, lin *identity.Lineage) *Table {
 	ordered := canonicalOrder(receipts)
 	t := newTable(len(ordered))
-	f := folder{t: t, pairs: make(map[pairKey]*pairState)}
+	f := folder{t: t, pairs: make(map[pairKey]*pairState), lin: lin}
 	for _, r := range ordered {
 		f.apply(r)
 	}
@@ -78,17 +90,35 @@ type pairState struct {
 type folder struct {
 	t     *Table
 	pairs map[pairKey]*pairState
+	lin   *identity.Lineage
 }
 
 func (f *folder) apply(r *Receipt) {
 	var c *RatingChanges
-	switch r.Outcome.Kind {
-	case KindComplete:
-		c = f.applyCompletion(r)
-	case KindDispute:
-		c = f.applyDispute(r)
+	if from, to, ok := f.parties(r); ok {
+		switch r.Outcome.Kind {
+		case KindComplete:
+			c = f.applyCompletion(r, from, to)
+		case KindDispute:
+			c = f.applyDispute(r, from, to)
+		}
 	}
 	f.t.record(r.ID(), c)
+}
+
+// parties returns the "@id"s the receipt's proposer and recipient are
+// rated under (their current keys), and false if the receipt must not count:
+// a party's key was revoked when it settled, or both are one agent.
+func (f *folder) parties(r *Receipt) (from, to string, ok bool) {
+	p := &r.Proposal
+	for _, id := range []string{p.From, p.To} {
+		if at, revoked := f.lin.Revoked(strings.TrimPrefix(id, "@")); revoked && r.Outcome.SettledAt >= at {
+			return "", "", false
+		}
+	}
+	from = "@" + f.lin.Current(strings.TrimPrefix(p.From, "@"))
+	to = "@" + f.lin.Current(strings.TrimPrefix(p.To, "@"))
+	return from, to, from != to
 }
 
 // applyCompletion: both parties gain. With the pair key of the two IDs:
@@ -105,10 +135,9 @@ func (f *folder) apply(r *Receipt) {
 // Escrowed stakes are simply no longer reserved (settlement "returned"); the
 // _escrow member is present when either stake is positive, as it is only
 // when an escrow existed.
-func (f *folder) applyCompletion(r *Receipt) *RatingChanges {
-	p := &r.Proposal
+func (f *folder) applyCompletion(r *Receipt, from, to string) *RatingChanges {
 	settled := r.Outcome.SettledAt
-	key := makePairKey(p.From, p.To)
+	key := makePairKey(from, to)
 	ps := f.pairs[key]
 	if ps == nil {
 		ps = &pairState{}
@@ -119,13 +148,13 @@ func (f *folder) applyCompletion(r *Receipt) *RatingChanges {
 	ps.count++
 	ps.lastSettled = settled
 
-	amount := amountOf(p.Amount)
-	a, b := f.t.agent(p.From), f.t.agent(p.To)
+	amount := amountOf(r.Proposal.Amount)
+	a, b := f.t.agent(from), f.t.agent(to)
 	ga := CompletionGain(a.Rating, b.Rating, KFactor(a.Transactions), amount)
 	gb := CompletionGain(b.Rating, a.Rating, KFactor(b.Transactions), amount)
 	c := &RatingChanges{
-		From: f.t.update(p.From, completionChange(ga, ps.count), settled),
-		To:   f.t.update(p.To, completionChange(gb, ps.count), settled),
+		From: f.t.update(from, completionChange(ga, ps.count), settled),
+		To:   f.t.update(to, completionChange(gb, ps.count), settled),
 	}
 	if sp, sa := r.ProposerStake(), r.AcceptorStake(); sp > 0 || sa > 0 {
 		c.Escrow = &EscrowSettlement{ProposerStake: sp, AcceptorStake: sa, Settlement: SettlementReturned}
@@ -142,22 +171,22 @@ func (f *folder) applyCompletion(r *Receipt) *RatingChanges {
 //
 // The stakes are the receipt's (proposal elo_stake = proposer's, accept
 // elo_stake = acceptor's); the loser's stake is transferred to the winner.
-func (f *folder) applyDispute(r *Receipt) *RatingChanges {
+func (f *folder) applyDispute(r *Receipt, from, to string) *RatingChanges {
 	p := &r.Proposal
 	settled := r.Outcome.SettledAt
-	winner, fault, faultStake := p.From, p.To, r.AcceptorStake()
+	winner, fault, faultStake := from, to, r.AcceptorStake()
 	if r.Outcome.By == p.To {
-		winner, fault, faultStake = p.To, p.From, r.ProposerStake()
+		winner, fault, faultStake = to, from, r.ProposerStake()
 	}
 	fr, wr := f.t.agent(fault), f.t.agent(winner)
 	loss := DisputeLoss(fr.Rating, wr.Rating, KFactor(fr.Transactions), amountOf(p.Amount))
 	fromChange, toChange := winnerChange(loss, faultStake), loss-float64(faultStake)
-	if winner == p.To {
+	if winner == to {
 		fromChange, toChange = toChange, fromChange
 	}
 	return &RatingChanges{
-		From: f.t.update(p.From, fromChange, settled),
-		To:   f.t.update(p.To, toChange, settled),
+		From: f.t.update(from, fromChange, settled),
+		To:   f.t.update(to, toChange, settled),
 		Escrow: &EscrowSettlement{
 			ProposerStake:     r.ProposerStake(),
 			AcceptorStake:     r.AcceptorStake(),

@@ -23,18 +23,24 @@ type proofRecord struct {
 
 // Import verifies a bundle (VerifyBundle) and stores every good receipt,
 // keeping the inclusion proof of receipts countersigned by other nodes so
-// that Bundle can pass them on. Bad entries are skipped and reported; the
-// error wraps ErrBadBundle if there were any, and joins any storage error
-// (a conflict with a stored receipt wraps ErrConflict).
+// that Bundle can pass them on, and every good identity record. Bad entries
+// are skipped and reported; the error wraps ErrBadBundle if there were any,
+// and joins any storage error (a conflict with a stored receipt wraps
+// ErrConflict).
 func (s *Store) Import(ctx context.Context, b *Bundle) (Report, error) {
-	rep, good := verifyBundle(b)
+	rep, good, ids := verifyBundle(b)
 	if rep.Table == nil {
 		return rep, fmt.Errorf("import bundle: %w: unsupported bundle version %d", ErrMalformed, b.Version)
 	}
 	var errs []error
 	if !rep.OK() {
-		errs = append(errs, fmt.Errorf("import bundle: %w: %d of %d entries and %d checkpoints failed",
-			ErrBadBundle, len(rep.Bad), rep.Entries, len(rep.BadCheckpoints)))
+		errs = append(errs, fmt.Errorf("import bundle: %w: %d of %d entries, %d checkpoints and %d identity records failed",
+			ErrBadBundle, len(rep.Bad), rep.Entries, len(rep.BadCheckpoints), len(rep.BadIdentities)))
+	}
+	for _, rec := range ids {
+		if _, err := s.PutIdentity(ctx, rec); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for _, pe := range good {
 		r := &pe.entry.Receipt
@@ -151,4 +157,22 @@ func (s *Store) Bundle(ctx context.Context, ids ...string) (*Bundle, error) {
 		b.Entries = append(b.Entries, BundleEntry{Receipt: r, Index: pr.Index, Proof: pr.Proof})
 	}
 	return b, nil
+}
+
+// HasProof reports whether the store can prove the receipt for proposalID:
+// it is in this node's log, or an inclusion proof came with it.
+func (s *Store) HasProof(ctx context.Context, proposalID string) (bool, error) {
+	if !validProposalID(proposalID) {
+		return false, nil
+	}
+	if s.key != nil {
+		_, err := s.log.index(ctx, proposalID)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return false, err
+		}
+	}
+	return s.ds.Has(ctx, datastore.RawKey(proofsPrefix+proposalID))
 }
