@@ -22,7 +22,7 @@ type Replica interface {
 	IDs() []string
 	// Get returns the encoded records with these IDs; unknown IDs are
 	// skipped.
-	Get(ids []string) [][]byte
+	Get(ctx context.Context, ids []string) [][]byte
 	// Add verifies and stores records and returns how many were new.
 	Add(ctx context.Context, raws [][]byte) (int, error)
 }
@@ -97,12 +97,12 @@ func (b *Bridge) startReplicas() error {
 		b.host.HandleRequest(replicaDigest(name), func(context.Context, string, []byte) ([]byte, error) {
 			return json.Marshal(set.IDs())
 		})
-		b.host.HandleRequest(replicaRecords(name), func(_ context.Context, _ string, req []byte) ([]byte, error) {
+		b.host.HandleRequest(replicaRecords(name), func(ctx context.Context, _ string, req []byte) ([]byte, error) {
 			var ids []string
 			if err := json.Unmarshal(req, &ids); err != nil || len(ids) > pullBatch {
 				return nil, fmt.Errorf("%w: record request", ErrMalformed)
 			}
-			return json.Marshal(set.Get(ids))
+			return json.Marshal(set.Get(ctx, ids))
 		})
 		b.spawn(func() {
 			defer sub.Cancel()

@@ -27,11 +27,16 @@ type Config struct {
 	MinAge time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
-	// OnReceipt, if set, is told of each receipt this node settles (its
-	// canonical JSON), after it is durable; the federation gossips it.
+	// OnReceipt, if set, is told of each receipt this node settles, after
+	// it is durable, as the record ReceiptSet replicates (a bundle of the
+	// receipt with its inclusion proof); the federation gossips it.
 	OnReceipt func(raw []byte)
 	// OnSkills, if set, is told of each registration made on this node.
 	OnSkills func(raw []byte)
+	// OnIdentity, if set, is told of each rotation or revocation record
+	// submitted to this node (its encoding), after it is durable; the
+	// federation gossips it.
+	OnIdentity func(raw []byte)
 }
 
 // DefaultMinAge is the original's COMPLETE gate.

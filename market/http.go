@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/agentchat/mesh/identity"
@@ -15,16 +16,25 @@ import (
 // maxBundleBody bounds an imported bundle.
 const maxBundleBody = 64 << 20
 
+// maxIdentityBody bounds a submitted identity record (a revocation carries
+// the whole rotation chain).
+const maxIdentityBody = 1 << 20
+
 // Handler serves the ledger over HTTP, next to the node's /health:
 //
 //	GET  /reputation/<id>      an agent's rating, transactions, last update
-//	GET  /receipts[?agent=<id>] a bundle of receipts (all, or the agent's)
+//	GET  /receipts[?agent=<id>] a bundle of receipts (all, or those the
+//	                           agent's rating depends on)
 //	POST /receipts             import a bundle; only verified receipts are kept
+//	GET  /identities           the rotation and revocation records held
+//	POST /identities           submit one such record; the mesh learns it
 func (m *Machine) Handler() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /reputation/{id}", m.serveReputation)
 	mux.HandleFunc("GET /receipts", m.serveReceipts)
 	mux.HandleFunc("POST /receipts", m.serveImport)
+	mux.HandleFunc("GET /identities", m.serveIdentities)
+	mux.HandleFunc("POST /identities", m.serveSubmitIdentity)
 	return mux
 }
 
@@ -51,21 +61,18 @@ func (m *Machine) serveReputation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Machine) serveReceipts(w http.ResponseWriter, r *http.Request) {
-	var ids []string
-	if a := r.URL.Query().Get("agent"); a != "" {
-		id, ok := agentParam(a)
-		if !ok {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid agent id"})
-			return
-		}
-		ids = m.receiptsOf(id)
-		if len(ids) == 0 {
-			writeJSON(w, http.StatusOK, ledger.Bundle{Version: 1, Checkpoints: []ledger.Checkpoint{}, Entries: []ledger.BundleEntry{}})
-			return
-		}
-	}
-	b, err := m.cfg.Store.Bundle(r.Context(), ids...)
-	if err != nil {
+	b, err := m.exportBundle(r.Context(), r.URL.Query().Get("agent"))
+	switch {
+	case errors.Is(err, errBadAgent):
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid agent id"})
+		return
+	case errors.Is(err, ledger.ErrNoProof):
+		// A receipt stored by an older version without its proof: the next
+		// reconciliation fetches the proven record from the mesh.
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error() +
+			" (the proof is fetched from the mesh at the next reconciliation; retry later)"})
+		return
+	case err != nil:
 		m.log.Error("export receipts", "err", err)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
@@ -98,19 +105,6 @@ func (m *Machine) serveImport(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, rep)
 }
 
-// receiptsOf lists the proposal IDs of receipts that involve agent.
-func (m *Machine) receiptsOf(agent string) []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var ids []string
-	for _, r := range m.receipts {
-		if r.Proposal.From == agent || r.Proposal.To == agent {
-			ids = append(ids, r.ID())
-		}
-	}
-	return ids
-}
-
 // ImportBundle stores a bundle's verified receipts (bad ones are skipped and
 // reported) and refolds the ratings.
 func (m *Machine) ImportBundle(ctx context.Context, b *ledger.Bundle) (ledger.Report, error) {
@@ -129,9 +123,54 @@ func (m *Machine) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	t := ledger.Fold(receipts)
+	idents, err := m.cfg.Store.Identities(ctx)
+	if err != nil {
+		return err
+	}
+	unproven, err := unprovenOf(ctx, m.cfg.Store, receipts)
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
-	m.receipts, m.table = receipts, t
+	m.receipts, m.unproven, m.idents = receipts, unproven, idents
+	m.lineage = ledger.LineageOf(idents)
+	m.refoldLocked()
 	m.mu.Unlock()
 	return nil
+}
+
+func (m *Machine) serveIdentities(w http.ResponseWriter, _ *http.Request) {
+	m.mu.Lock()
+	recs := slices.Clone(m.idents)
+	m.mu.Unlock()
+	if recs == nil {
+		recs = []ledger.IdentityRecord{}
+	}
+	writeJSON(w, http.StatusOK, recs)
+}
+
+// serveSubmitIdentity takes one rotation or revocation record — as
+// {"rotation":{…}} or {"revocation":{…}}, the record forms the mesh uses —
+// verifies and stores it, and gossips it.
+func (m *Machine) serveSubmitIdentity(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxIdentityBody+1))
+	if err != nil || len(data) > maxIdentityBody {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "record too large or unreadable"})
+		return
+	}
+	rec, err := ledger.DecodeIdentityRecord(data)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	n, err := m.AddIdentities(r.Context(), []ledger.IdentityRecord{rec})
+	if err != nil {
+		m.log.Error("store identity record", "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	if n > 0 && m.cfg.OnIdentity != nil {
+		m.cfg.OnIdentity(rec.Encode())
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": rec.ID(), "new": n > 0})
 }

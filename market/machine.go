@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/agentchat/mesh/identity"
 	"github.com/agentchat/mesh/ledger"
 	"github.com/agentchat/mesh/protocol"
 )
@@ -29,7 +31,10 @@ type Machine struct {
 	proposals map[string]*proposal
 	remote    map[string]*remoteProposal // held elsewhere, for agents here
 	receipts  []ledger.Receipt
-	table     *ledger.Table
+	unproven  map[string]bool // receipts stored without an inclusion proof
+	idents    []ledger.IdentityRecord
+	lineage   *identity.Lineage // of idents
+	table     *ledger.Table     // FoldLineage(receipts, lineage)
 }
 
 // New loads the node's receipts, folds them and restores escrows and
@@ -52,7 +57,14 @@ func New(ctx context.Context, cfg Config) (*Machine, error) {
 		return nil, fmt.Errorf("load receipts: %w", err)
 	}
 	m.receipts = receipts
-	m.table = ledger.Fold(receipts)
+	if m.unproven, err = unprovenOf(ctx, cfg.Store, receipts); err != nil {
+		return nil, err
+	}
+	if m.idents, err = cfg.Store.Identities(ctx); err != nil {
+		return nil, fmt.Errorf("load identity records: %w", err)
+	}
+	m.lineage = ledger.LineageOf(m.idents)
+	m.refoldLocked()
 	m.escrow = ledger.NewEscrow(ledger.EscrowConfig{
 		Ratings:   func(agent string) float64 { return m.Rating(agent).Rating },
 		Persister: ledger.DatastoreEscrows{DS: cfg.Datastore},
@@ -83,11 +95,28 @@ func (m *Machine) Run(ctx context.Context, c Courier) error {
 	}
 }
 
-// Rating is an agent's ("@id") standing in this node's fold.
+// Rating is an agent's ("@id") standing in this node's fold: that of the
+// key it handed over to in the end, which holds every earlier key's
+// receipts (FoldLineage).
 func (m *Machine) Rating(agent string) ledger.Rating {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.table.Get(agent)
+	return m.table.Get("@" + m.lineage.Current(strings.TrimPrefix(agent, "@")))
+}
+
+// unprovenOf lists the receipts the store holds without a proof.
+func unprovenOf(ctx context.Context, st *ledger.Store, receipts []ledger.Receipt) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, r := range receipts {
+		ok, err := st.HasProof(ctx, r.ID())
+		if err != nil {
+			return nil, fmt.Errorf("load receipt proofs: %w", err)
+		}
+		if !ok {
+			out[r.ID()] = true
+		}
+	}
+	return out, nil
 }
 
 // Table returns the current fold; it is immutable.

@@ -14,44 +14,58 @@ import (
 )
 
 // ReceiptSet is the node's receipts as a set the mesh replicates: every
-// node ends up holding every receipt, and therefore the same ratings.
+// node ends up holding every receipt, and therefore the same ratings. A
+// record is a bundle of one receipt with its origin node's checkpoint and
+// inclusion proof (ledger.Bundle), so whichever node a receipt reached can
+// prove it in its own exports. The set lists only receipts it can prove: a
+// receipt stored without a proof (by an older version) reads as missing,
+// so reconciliation fetches the proven record again.
 type ReceiptSet struct{ m *Machine }
 
 // Receipts returns the machine's receipt set.
 func (m *Machine) Receipts() ReceiptSet { return ReceiptSet{m} }
 
-// Check decodes and verifies one receipt with public keys only.
+// Check decodes and verifies one proven receipt with public keys only.
 func (s ReceiptSet) Check(raw []byte) error {
-	r, err := ledger.DecodeReceipt(raw)
-	if err != nil {
-		return err
-	}
-	return ledger.Verify(&r)
+	_, err := provenReceipt(raw)
+	return err
 }
 
-// IDs lists the receipts held, by proposal ID.
+// provenReceipt decodes a record of the set: a bundle of exactly one
+// receipt, whose signatures and inclusion proof verify.
+func provenReceipt(raw []byte) (*ledger.Bundle, error) {
+	b, err := ledger.DecodeBundle(raw)
+	if err != nil {
+		return nil, err
+	}
+	if len(b.Entries) != 1 {
+		return nil, fmt.Errorf("receipt record: %w: %d entries, want 1", ledger.ErrMalformed, len(b.Entries))
+	}
+	if _, err := ledger.VerifyBundle(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// IDs lists the receipts held that this node can prove, by proposal ID.
 func (s ReceiptSet) IDs() []string {
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
-	ids := make([]string, len(s.m.receipts))
-	for i, r := range s.m.receipts {
-		ids[i] = r.ID()
+	ids := make([]string, 0, len(s.m.receipts))
+	for _, r := range s.m.receipts {
+		if !s.m.unproven[r.ID()] {
+			ids = append(ids, r.ID())
+		}
 	}
 	return ids
 }
 
-// Get returns the canonical JSON of the named receipts.
-func (s ReceiptSet) Get(ids []string) [][]byte {
-	want := map[string]bool{}
-	for _, id := range ids {
-		want[id] = true
-	}
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
+// Get returns the proven records of the named receipts.
+func (s ReceiptSet) Get(ctx context.Context, ids []string) [][]byte {
 	var out [][]byte
-	for i := range s.m.receipts {
-		if r := &s.m.receipts[i]; want[r.ID()] {
-			out = append(out, r.CanonicalJSON())
+	for _, id := range ids {
+		if rec, err := s.m.provenRecord(ctx, id); err == nil {
+			out = append(out, rec)
 		}
 	}
 	return out
@@ -59,15 +73,25 @@ func (s ReceiptSet) Get(ids []string) [][]byte {
 
 // Add verifies, stores and folds receipts from other nodes.
 func (s ReceiptSet) Add(ctx context.Context, raws [][]byte) (int, error) {
-	rs := make([]ledger.Receipt, 0, len(raws))
+	bs := make([]*ledger.Bundle, 0, len(raws))
 	for _, raw := range raws {
-		r, err := ledger.DecodeReceipt(raw)
+		b, err := provenReceipt(raw)
 		if err != nil {
 			return 0, err
 		}
-		rs = append(rs, r)
+		bs = append(bs, b)
 	}
-	return s.m.Import(ctx, rs)
+	return s.m.Import(ctx, bs)
+}
+
+// provenRecord is the set's record of receipt id: the receipt with its
+// proof (a fresh checkpoint of this node's log for its own receipts).
+func (m *Machine) provenRecord(ctx context.Context, id string) ([]byte, error) {
+	b, err := m.cfg.Store.Bundle(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return b.Encode()
 }
 
 // SkillSet is the skills registry as a set the mesh replicates, so a search
@@ -121,7 +145,7 @@ func (s SkillSet) IDs() []string {
 }
 
 // Get returns the named registrations.
-func (s SkillSet) Get(ids []string) [][]byte {
+func (s SkillSet) Get(_ context.Context, ids []string) [][]byte {
 	reg := s.m.skills
 	reg.mu.Lock()
 	defer reg.mu.Unlock()

@@ -78,7 +78,11 @@ func (m *Machine) settle(ctx context.Context, from Caller, id string, o ledger.O
 	}
 	changes := m.fold(r)
 	if m.cfg.OnReceipt != nil {
-		m.cfg.OnReceipt(r.CanonicalJSON())
+		if rec, err := m.provenRecord(ctx, id); err != nil {
+			m.log.Error("prove receipt", "proposal", id, "err", err) // reconciliation carries it later
+		} else {
+			m.cfg.OnReceipt(rec)
+		}
 	}
 	if err := m.escrow.Settle(ctx, &r, changes); err != nil {
 		m.log.Warn("settle escrow", "proposal", id, "err", err)
@@ -123,30 +127,36 @@ func (m *Machine) fold(r ledger.Receipt) *ledger.RatingChanges {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.receipts = append(m.receipts, r)
-	m.table = ledger.Fold(m.receipts)
+	m.refoldLocked()
 	changes, _ := m.table.Changes(r.ID())
 	return changes
 }
 
-// Import adds receipts learned from elsewhere (gossip, a bundle): each is
-// verified and stored, duplicates are no-ops, and the ratings are refolded
-// once. A stake this node holds for a new receipt's proposal (its agent
-// accepted a proposal held elsewhere) is settled. It returns how many were
-// new.
-func (m *Machine) Import(ctx context.Context, rs []ledger.Receipt) (int, error) {
+// Import adds receipts learned from elsewhere (gossip, reconciliation),
+// each a bundle of one receipt with its origin's checkpoint and inclusion
+// proof: each is verified and stored with its proof (so this node can put
+// it in its own exports), duplicates are no-ops, and the ratings are
+// refolded once. A stake this node holds for a new receipt's proposal (its
+// agent accepted a proposal held elsewhere) is settled. It returns how many
+// receipts were new.
+func (m *Machine) Import(ctx context.Context, bs []*ledger.Bundle) (int, error) {
 	m.settleMu.Lock()
 	defer m.settleMu.Unlock()
 	var added []ledger.Receipt
-	for _, r := range rs {
+	for _, b := range bs {
+		r := &b.Entries[0].Receipt // provenReceipt checked the shape
 		had, err := m.cfg.Store.Has(ctx, r.ID())
 		if err != nil {
 			return len(added), err
 		}
-		if err := m.cfg.Store.Put(ctx, r); err != nil {
+		if _, err := m.cfg.Store.Import(ctx, b); err != nil {
 			return len(added), err
 		}
+		m.mu.Lock()
+		delete(m.unproven, r.ID())
+		m.mu.Unlock()
 		if !had {
-			added = append(added, r)
+			added = append(added, *r)
 		}
 	}
 	if len(added) == 0 {
@@ -154,7 +164,7 @@ func (m *Machine) Import(ctx context.Context, rs []ledger.Receipt) (int, error) 
 	}
 	m.mu.Lock()
 	m.receipts = append(m.receipts, added...)
-	m.table = ledger.Fold(m.receipts)
+	m.refoldLocked()
 	table := m.table
 	for _, r := range added {
 		m.remoteOverLocked(r.ID())

@@ -85,6 +85,10 @@ func (s *Server) handleVerifyIdentity(c *conn, m *protocol.VerifyIdentity) *prot
 		return protocol.Errorf(protocol.CodeVerificationFailed, "Invalid signature")
 	}
 	id := identity.AgentID(ch.pubkey)
+	if at, revoked := s.revokedAt(id); revoked {
+		c.log().Info("challenge failed", "reason", "revoked key", "agent", id)
+		return protocol.Errorf(protocol.CodeVerificationFailed, "Key @%s was revoked at %s", id, at.Format(time.RFC3339))
+	}
 	if r, _, held := s.RemoteHost(id); held && r.Pubkey != ch.pubkey {
 		c.log().Warn("agent ID held by a different key on the mesh", "agent", id)
 		return protocol.Errorf(protocol.CodeNotAllowed, "Agent ID @%s is held by a different key on another node", id)

@@ -36,6 +36,9 @@ type Config struct {
 	Federation Federation
 	// Market handles the marketplace frames; nil refuses them.
 	Market Market
+	// Revocations names the revoked agent keys, which fail the challenge;
+	// nil means none are known.
+	Revocations Revocations
 	// HTTP, if set, serves the HTTP requests the node itself does not
 	// (neither an upgrade, /health nor /api/connections), e.g. the ledger.
 	HTTP *http.ServeMux

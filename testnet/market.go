@@ -14,13 +14,16 @@ import (
 
 // Names of the replicated sets on the mesh.
 const (
-	receiptsSet = "receipts"
-	skillsSet   = "skills"
+	receiptsSet   = "receipts"
+	skillsSet     = "skills"
+	identitiesSet = "identities"
 )
 
 var (
-	_ bridge.Replica = market.ReceiptSet{}
-	_ bridge.Replica = market.SkillSet{}
+	_ bridge.Replica   = market.ReceiptSet{}
+	_ bridge.Replica   = market.SkillSet{}
+	_ bridge.Replica   = market.IdentitySet{}
+	_ node.Revocations = (*market.Machine)(nil)
 )
 
 // marketAdapter presents the market as the node's Market: the two
@@ -67,11 +70,13 @@ func startMarket(ctx context.Context, dd *node.DataDir, cfg NodeConfig, br *brid
 	mc.NodeKey, mc.Store, mc.Datastore, mc.Hooks, mc.Logger = dd.Key, store, dd.Store, hooks, log
 	mc.OnReceipt = func(raw []byte) { br.Announce(receiptsSet, raw) }
 	mc.OnSkills = func(raw []byte) { br.Announce(skillsSet, raw) }
+	mc.OnIdentity = func(raw []byte) { br.Announce(identitiesSet, raw) }
 	m, err := market.New(ctx, mc)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	br.Replicate(receiptsSet, m.Receipts())
 	br.Replicate(skillsSet, m.Skills())
+	br.Replicate(identitiesSet, m.Identities())
 	return m, hooks, run, nil
 }

@@ -72,7 +72,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	cfg.Node.Key, cfg.Node.Store, cfg.Node.Logger, cfg.Node.Federation = dd.Key, dd.Store, log, br
-	cfg.Node.Market, cfg.Node.HTTP = marketAdapter{mk}, mk.Handler()
+	cfg.Node.Market, cfg.Node.HTTP, cfg.Node.Revocations = marketAdapter{mk}, mk.Handler(), mk
 	cfg.Node.Mesh = func() any { return meshHealth(host, br) }
 	srv, err := node.New(cfg.Node)
 	if err == nil {

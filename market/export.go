@@ -1,0 +1,26 @@
+package market
+
+import (
+	"context"
+	"errors"
+
+	"github.com/agentchat/mesh/ledger"
+)
+
+// errBadAgent means an export named something that is not an agent ID.
+var errBadAgent = errors.New("invalid agent id")
+
+// exportBundle builds the bundle GET /receipts serves (ledger.Store.Export):
+// every provable receipt, or for an agent ("@" optional) the receipts its
+// rating depends on, so the bundle refolds offline to what /reputation
+// shows.
+func (m *Machine) exportBundle(ctx context.Context, agent string) (*ledger.Bundle, error) {
+	if agent == "" {
+		return m.cfg.Store.Export(ctx, "")
+	}
+	id, ok := agentParam(agent)
+	if !ok {
+		return nil, errBadAgent
+	}
+	return m.cfg.Store.Export(ctx, id)
+}
