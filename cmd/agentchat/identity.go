@@ -39,13 +39,13 @@ func identityCommand() *cli.Command {
 			},
 			{
 				Name:   "rotate",
-				Usage:  "replace the key, signing the change with the old key",
+				Usage:  "replace the key, signing the change with the old key (then: identity publish)",
 				Flags:  []cli.Flag{identityFileFlag()},
 				Action: identityRotate,
 			},
 			{
 				Name:  "revoke",
-				Usage: "print a revocation notice for the current key",
+				Usage: "print a revocation notice for the current key (then: identity publish NOTICE.json)",
 				Flags: []cli.Flag{identityFileFlag(),
 					&cli.StringFlag{Name: "reason", Value: "revoked", Usage: "reason stated in the notice"}},
 				Action: identityRevoke,
@@ -57,6 +57,7 @@ func identityCommand() *cli.Command {
 				Flags:     []cli.Flag{identityFileFlag()},
 				Action:    identityVerify,
 			},
+			identityPublishCommand(),
 		},
 	}
 }

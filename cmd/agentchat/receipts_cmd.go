@@ -119,24 +119,15 @@ func receiptsExport(c *cli.Context) error {
 		return err
 	}
 	defer done()
-	var ids []string
 	if agent != "" {
-		all, err := store.List(c.Context)
-		if err != nil {
-			return err
-		}
-		for _, r := range all {
-			if r.Proposal.From == "@"+agent || r.Proposal.To == "@"+agent {
-				ids = append(ids, r.ID())
-			}
-		}
-		if len(ids) == 0 {
-			return fmt.Errorf("no receipts of @%s in %s", agent, c.String("data-dir"))
-		}
+		agent = "@" + agent
 	}
-	b, err := store.Bundle(c.Context, ids...)
+	b, err := store.Export(c.Context, agent)
 	if err != nil {
 		return err
+	}
+	if agent != "" && len(b.Entries) == 0 {
+		return fmt.Errorf("no receipts of %s in %s", agent, c.String("data-dir"))
 	}
 	data, err := b.Encode()
 	if err != nil {
@@ -173,6 +164,7 @@ func httpDo(ctx context.Context, method, target string, body []byte) ([]byte, er
 // duplicates across files are found and the fold sees the union.
 func readBundles(paths []string) (*ledger.Bundle, error) {
 	merged := &ledger.Bundle{Version: ledger.ReceiptVersion}
+	seen := map[string]bool{} // identity records already merged
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -184,6 +176,12 @@ func readBundles(paths []string) (*ledger.Bundle, error) {
 		}
 		merged.Checkpoints = append(merged.Checkpoints, b.Checkpoints...)
 		merged.Entries = append(merged.Entries, b.Entries...)
+		for _, rec := range b.Identities {
+			if !seen[rec.ID()] {
+				seen[rec.ID()] = true
+				merged.Identities = append(merged.Identities, rec)
+			}
+		}
 	}
 	return merged, nil
 }
@@ -203,7 +201,8 @@ func receiptsVerify(c *cli.Context) error {
 	rep, _ := ledger.VerifyBundle(b)
 	printReport(c.App.Writer, rep)
 	if !rep.OK() {
-		return cli.Exit(fmt.Sprintf("%d bad receipt(s), %d bad checkpoint(s)", len(rep.Bad), len(rep.BadCheckpoints)), 1)
+		return cli.Exit(fmt.Sprintf("%d bad receipt(s), %d bad checkpoint(s), %d bad identity record(s)",
+			len(rep.Bad), len(rep.BadCheckpoints), len(rep.BadIdentities)), 1)
 	}
 	return nil
 }
@@ -217,6 +216,9 @@ func printReport(w io.Writer, rep ledger.Report) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d entries, %d receipts verified, %d duplicates\n", rep.Entries, rep.Receipts, rep.Duplicates)
+	for _, bi := range rep.BadIdentities {
+		fmt.Fprintf(w, "BAD identity record %d: %s\n", bi.Identity, bi.Reason)
+	}
 	for _, bc := range rep.BadCheckpoints {
 		fmt.Fprintf(w, "BAD checkpoint %d (node %s): %s\n", bc.Checkpoint, bc.NodePubkey, bc.Reason)
 	}
