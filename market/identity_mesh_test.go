@@ -2,6 +2,7 @@ package market_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"io"
@@ -10,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-datastore"
 	"github.com/stretchr/testify/require"
 
 	"github.com/agentchat/mesh/identity"
 	"github.com/agentchat/mesh/ledger"
+	"github.com/agentchat/mesh/node"
 	"github.com/agentchat/mesh/protocol"
 	"github.com/agentchat/mesh/testnet"
 )
@@ -183,4 +186,50 @@ func TestRotationAndRevocationReachEveryNode(t *testing.T) {
 		return true
 	}, 30*time.Second, 100*time.Millisecond, "node 2 refuses the revoked key")
 	require.Equal(t, old, reputationOn(t, net.Nodes[2], next.AgentID), "receipts before the revocation still count")
+}
+
+// A receipt stored without its proof (as an older version stored gossiped
+// receipts) is not listed in the node's digest, so reconciliation fetches
+// the proven record again and the node's exports cover it.
+func TestReceiptWithoutProofIsHealedByReconciliation(t *testing.T) {
+	net := startMesh(t, 2)
+	alice := partyOn(t, net.Nodes[0], "alice")
+	bob := partyOn(t, net.Nodes[1], "bob")
+	settleAcross(t, alice, bob, "job") // held and logged by node 0
+	waitReceipts(t, net, 1)
+	path := net.Nodes[1].Data.Path
+	require.NoError(t, net.Nodes[1].Close())
+
+	dd, err := node.OpenDataDir(t.Context(), path)
+	require.NoError(t, err)
+	st, err := ledger.OpenStore(t.Context(), ledger.StoreConfig{Datastore: dd.Store, NodeKey: dd.Key})
+	require.NoError(t, err)
+	rs, err := st.List(t.Context())
+	require.NoError(t, err)
+	require.Len(t, rs, 1)
+	require.NoError(t, dd.Store.Delete(t.Context(), datastore.NewKey("/proofs/"+rs[0].ID())))
+	has, err := st.HasProof(t.Context(), rs[0].ID())
+	require.NoError(t, err)
+	require.False(t, has)
+	dd.Close()
+
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	// Outlast gossipsub's message cache (5 heartbeats of 100 ms), so only
+	// reconciliation, not gossip's IHAVE replay, can bring the record back.
+	time.Sleep(time.Second)
+	require.NoError(t, net.Restart(ctx, 1))
+	status, body := httpJSON(t, http.MethodGet, net.Nodes[1].HTTP()+"/receipts?agent="+bob.at(), nil)
+	if status != http.StatusOK {
+		require.Equal(t, http.StatusServiceUnavailable, status, "%s", body)
+		require.Contains(t, string(body), "no inclusion proof")
+	}
+	require.NoError(t, net.WaitMesh(ctx, 30*time.Second))
+	require.Eventually(t, func() bool {
+		status, _ := httpJSON(t, http.MethodGet, net.Nodes[1].HTTP()+"/receipts?agent="+bob.at(), nil)
+		return status == http.StatusOK
+	}, 30*time.Second, 100*time.Millisecond, "node 1 fetches the proof again")
+	got, b := exportAndVerify(t, net.Nodes[1], bob.at())
+	require.Len(t, b.Entries, 1)
+	require.Equal(t, reputationOn(t, net.Nodes[1], bob.ID), got)
 }
