@@ -37,6 +37,10 @@ type Config struct {
 	// submitted to this node (its encoding), after it is durable; the
 	// federation gossips it.
 	OnIdentity func(raw []byte)
+	// OnIdentities, if set, is called after new identity records (from
+	// this node or the mesh) are stored and folded in, e.g. so the node
+	// can close the sessions of keys that are now revoked.
+	OnIdentities func()
 }
 
 // DefaultMinAge is the original's COMPLETE gate.

@@ -89,6 +89,9 @@ func (m *Machine) AddIdentities(ctx context.Context, recs []ledger.IdentityRecor
 	m.lineage = ledger.LineageOf(m.idents)
 	m.refoldLocked()
 	m.mu.Unlock()
+	if m.cfg.OnIdentities != nil {
+		m.cfg.OnIdentities()
+	}
 	return len(added), nil
 }
 

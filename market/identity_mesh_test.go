@@ -138,7 +138,8 @@ func post(t *testing.T, n *testnet.Node, rec ledger.IdentityRecord) {
 // Bob rotates his key and submits the rotation to one node; every node then
 // rates his new key with the old key's history, and bundles carry the
 // chain so the offline refold agrees. Bob then revokes the new key on node
-// 0; node 2, which learns it only from the mesh, refuses the key.
+// 0; node 2, which learns it only from the mesh, ends the key's live
+// session and refuses it from then on.
 func TestRotationAndRevocationReachEveryNode(t *testing.T) {
 	net := startMesh(t, 3)
 	alice := partyOn(t, net.Nodes[0], "alice")
@@ -168,11 +169,17 @@ func TestRotationAndRevocationReachEveryNode(t *testing.T) {
 		require.Equal(t, old, got)
 	}
 
-	// The new key works on node 2 until it is revoked on node 0.
-	partyWithKey(t, net.Nodes[2], "bob", next.Private()).Close()
+	// The new key works on node 2 until it is revoked on node 0: the live
+	// session is kicked, and a new one is refused.
+	live := partyWithKey(t, net.Nodes[2], "bob", next.Private())
 	rev, err := next.Revoke("leaked", time.Now())
 	require.NoError(t, err)
 	post(t, net.Nodes[0], ledger.IdentityRecord{Revocation: rev})
+	wait, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	kicked, err := live.Next(wait, "KICKED")
+	require.NoError(t, err)
+	require.Contains(t, kicked.String("reason"), "revoked")
 	require.Eventually(t, func() bool {
 		a, err := testnet.Dial(ctxFor(t), net.Nodes[2].WS())
 		require.NoError(t, err)

@@ -1,6 +1,11 @@
 package node
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"github.com/agentchat/mesh/protocol"
+)
 
 // Revocations tells the node which agent keys the mesh has revoked. The
 // market implements it from the revocation records every node replicates,
@@ -22,4 +27,38 @@ func (s *Server) revokedAt(id string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.UnixMilli(ms).UTC(), true
+}
+
+// CloseRevoked ends the session of every local agent whose key is now
+// revoked: KICKED with the reason, then a normal close, as an admin kick
+// does. It makes a revocation learned from the mesh take effect on live
+// connections, not only at the next challenge. It returns how many
+// sessions it closed.
+func (s *Server) CloseRevoked() int {
+	s.mu.RLock()
+	ids := make([]string, 0, len(s.agents))
+	for id := range s.agents {
+		ids = append(ids, id)
+	}
+	s.mu.RUnlock()
+	closed := 0
+	for _, id := range ids {
+		at, revoked := s.revokedAt(id)
+		if !revoked {
+			continue
+		}
+		s.mu.RLock()
+		target := s.agents[id]
+		s.mu.RUnlock()
+		if target == nil {
+			continue
+		}
+		reason := fmt.Sprintf("Key @%s was revoked at %s", id, at.Format(time.RFC3339))
+		target.sendFrame(&protocol.Kicked{Type: protocol.TypeKicked, TS: nowMS(), Reason: reason})
+		s.disconnect(target)
+		target.closeWith(protocol.CloseNormal, "Key revoked")
+		s.log.Info("revoked key disconnected", "agent", id)
+		closed++
+	}
+	return closed
 }

@@ -47,9 +47,11 @@ func (a marketAdapter) Stats() node.ProposalStats {
 }
 
 // startMarket opens the receipt store and builds the market with its
-// escrow hooks, its receipts and skills replicated over the bridge; run
-// delivers webhooks until its context ends.
-func startMarket(ctx context.Context, dd *node.DataDir, cfg NodeConfig, br *bridge.Bridge, log *slog.Logger) (*market.Machine, *ledger.Hooks, func(context.Context) error, error) {
+// escrow hooks, its receipts, skills and identity records replicated over
+// the bridge; run delivers webhooks until its context ends. onIdentities
+// is called when new identity records are folded in.
+func startMarket(ctx context.Context, dd *node.DataDir, cfg NodeConfig, br *bridge.Bridge, log *slog.Logger,
+	onIdentities func()) (*market.Machine, *ledger.Hooks, func(context.Context) error, error) {
 	store, err := ledger.OpenStore(ctx, ledger.StoreConfig{Datastore: dd.Store, NodeKey: dd.Key})
 	if err != nil {
 		return nil, nil, nil, err
@@ -71,6 +73,7 @@ func startMarket(ctx context.Context, dd *node.DataDir, cfg NodeConfig, br *brid
 	mc.OnReceipt = func(raw []byte) { br.Announce(receiptsSet, raw) }
 	mc.OnSkills = func(raw []byte) { br.Announce(skillsSet, raw) }
 	mc.OnIdentity = func(raw []byte) { br.Announce(identitiesSet, raw) }
+	mc.OnIdentities = onIdentities
 	m, err := market.New(ctx, mc)
 	if err != nil {
 		return nil, nil, nil, err

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/agentchat/mesh/bridge"
 	"github.com/agentchat/mesh/ledger"
@@ -65,7 +66,15 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	cfg.Bridge.Logger = log
 	cfg.Bridge.AlwaysServe = append(append([]string{}, cfg.Node.Channels...), cfg.Node.VerifiedOnlyChannels...)
 	br := bridge.New(cfg.Bridge, host)
-	mk, hooks, hooksRun, err := startMarket(ctx, dd, cfg, br, log)
+	// A revocation the market learns closes the live sessions of the key;
+	// the server exists only after the market, hence the pointer.
+	var srvRef atomic.Pointer[node.Server]
+	closeRevoked := func() {
+		if s := srvRef.Load(); s != nil {
+			s.CloseRevoked()
+		}
+	}
+	mk, hooks, hooksRun, err := startMarket(ctx, dd, cfg, br, log, closeRevoked)
 	if err != nil {
 		host.Close()
 		dd.Close()
@@ -76,6 +85,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	cfg.Node.Mesh = func() any { return meshHealth(host, br) }
 	srv, err := node.New(cfg.Node)
 	if err == nil {
+		srvRef.Store(srv)
 		br.Bind(srv)
 		err = srv.Listen()
 	}
