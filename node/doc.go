@@ -22,7 +22,8 @@
 // parker_linux.go) with no goroutine and no read buffer until it turns
 // readable, so idle agents cost only their own state.
 //
-// The node declares the interfaces it consumes (Federation, Market) and
-// ships no-op defaults, so one node runs and is tested alone. It imports
-// protocol and identity only: never bridge, p2p, market or ledger.
+// The node declares the interfaces it consumes (Federation, Market,
+// Revocations) and ships no-op defaults (nil Revocations: none known), so
+// one node runs and is tested alone. It imports protocol and identity only:
+// never bridge, p2p, market or ledger.
 package node

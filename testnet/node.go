@@ -19,7 +19,7 @@ import (
 // NodeConfig is everything one full node needs.
 type NodeConfig struct {
 	DataDir string
-	Node    node.Config // Key, Store, Federation, Market are filled in by StartNode
+	Node    node.Config // Key, Store, Federation, Market, HTTP, Revocations are filled in by StartNode
 	P2P     p2p.Config  // Key is filled in
 	Bridge  bridge.Config
 	// Market's NodeKey, Store, Datastore, Hooks and Logger are filled in.
