@@ -106,7 +106,8 @@ func DecodeBundle(data []byte) (*Bundle, error) {
 	if w.Version != BundleVersion {
 		return nil, fmt.Errorf("decode bundle: %w: unsupported bundle version %d", ErrMalformed, w.Version)
 	}
-	b := &Bundle{Version: w.Version, Checkpoints: w.Checkpoints, Entries: make([]BundleEntry, len(w.Entries)), Identities: w.Identities}
+	b := &Bundle{Version: w.Version, Checkpoints: w.Checkpoints, Entries: make([]BundleEntry, len(w.Entries)),
+		Identities: normalizeIdentities(w.Identities)}
 	for i, raw := range w.Entries {
 		e := &b.Entries[i]
 		if err := decodeStrict(raw, e); err != nil {

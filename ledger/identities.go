@@ -33,7 +33,27 @@ func DecodeIdentityRecord(data []byte) (IdentityRecord, error) {
 	if err := r.Verify(); err != nil {
 		return IdentityRecord{}, err
 	}
+	r.normalize()
 	return r, nil
+}
+
+// normalize gives empty lists the one form Encode writes (absent), so a
+// decoded record re-encodes and decodes to an equal value.
+func (r *IdentityRecord) normalize() {
+	if r.Revocation != nil && len(r.Revocation.Rotations) == 0 {
+		r.Revocation.Rotations = nil
+	}
+}
+
+// normalizeIdentities normalizes a bundle's records; none is nil.
+func normalizeIdentities(recs []IdentityRecord) []IdentityRecord {
+	if len(recs) == 0 {
+		return nil
+	}
+	for i := range recs {
+		recs[i].normalize()
+	}
+	return recs
 }
 
 // Verify checks the record's shape, signature and timestamps. A rotation
