@@ -25,6 +25,11 @@
 // the stakes reserved between ACCEPT and settlement and emits the §19 events
 // through Hooks, which can forward them to HTTP webhooks (Webhooks).
 //
+// Rotation and revocation records (IdentityRecord) are the fold's other
+// input: FoldLineage rates each party under its agent's current key and
+// drops receipts settled after a party's key was revoked; the Store keeps
+// the records and bundles carry them.
+//
 // Each node keeps an append-only log of the receipts it countersigned,
 // hashed as a Merkle tree (golang.org/x/mod/sumdb/tlog). A signed Checkpoint
 // commits to the log's size and root; a Bundle carries receipts with

@@ -7,6 +7,9 @@
 // signature itself, applies the transition, and on COMPLETE or DISPUTE asks
 // the ledger to build, countersign and durably store a receipt before any
 // client is told the outcome. Ratings shown in frames come from the
-// ledger's fold. It imports protocol, identity and ledger only; testnet
-// adapts it to node.Market.
+// ledger's fold of the receipts under the identity records (rotations,
+// revocations) the node holds. Receipts, skills and identity records are
+// sets the bridge replicates (ReceiptSet, SkillSet, IdentitySet). It
+// imports protocol, identity and ledger only; testnet adapts it to
+// node.Market and node.Revocations.
 package market

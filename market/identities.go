@@ -67,32 +67,39 @@ func (s IdentitySet) Add(ctx context.Context, raws [][]byte) (int, error) {
 }
 
 // AddIdentities stores verified identity records durably, then refolds the
-// ratings under the new lineage. It returns how many records were new.
+// ratings under the new lineage and calls OnIdentities (with no lock
+// held). It returns how many records were new.
 func (m *Machine) AddIdentities(ctx context.Context, recs []ledger.IdentityRecord) (int, error) {
+	n, err := m.addIdentities(ctx, recs)
+	if n > 0 && m.cfg.OnIdentities != nil {
+		m.cfg.OnIdentities()
+	}
+	return n, err
+}
+
+func (m *Machine) addIdentities(ctx context.Context, recs []ledger.IdentityRecord) (int, error) {
 	m.settleMu.Lock()
 	defer m.settleMu.Unlock()
 	var added []ledger.IdentityRecord
+	var err error
 	for _, rec := range recs {
-		isNew, err := m.cfg.Store.PutIdentity(ctx, rec)
-		if err != nil {
-			return len(added), err
+		isNew, perr := m.cfg.Store.PutIdentity(ctx, rec)
+		if perr != nil {
+			err = perr
+			break
 		}
 		if isNew {
 			added = append(added, rec)
 		}
 	}
-	if len(added) == 0 {
-		return 0, nil
+	if len(added) > 0 {
+		m.mu.Lock()
+		m.idents = append(m.idents, added...)
+		m.lineage = ledger.LineageOf(m.idents)
+		m.refoldLocked()
+		m.mu.Unlock()
 	}
-	m.mu.Lock()
-	m.idents = append(m.idents, added...)
-	m.lineage = ledger.LineageOf(m.idents)
-	m.refoldLocked()
-	m.mu.Unlock()
-	if m.cfg.OnIdentities != nil {
-		m.cfg.OnIdentities()
-	}
-	return len(added), nil
+	return len(added), err
 }
 
 // refoldLocked recomputes the table from the receipts and the lineage.
