@@ -62,10 +62,18 @@ func (e *Escrow) rating(agent string) float64 {
 	return e.cfg.Ratings(agent)
 }
 
-// Available returns max(0, rating − active stakes − MinRating) for agent.
+// Available returns max(0, rating − active stakes − MinRating) for agent,
+// with the stakes of every key of its identity (EscrowConfig.Keys).
 func (e *Escrow) Available(agent string) float64 {
+	keys := []string{agent}
+	if e.cfg.Keys != nil {
+		keys = e.cfg.Keys(agent)
+	}
+	var held int64
 	e.mu.Lock()
-	held := e.held[agent]
+	for _, k := range keys {
+		held += e.held[k]
+	}
 	e.mu.Unlock()
 	return max(0, e.rating(agent)-float64(held)-MinRating)
 }

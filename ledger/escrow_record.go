@@ -54,6 +54,11 @@ type EscrowConfig struct {
 	// Ratings returns an agent's current rating; nil means InitialRating
 	// for everyone. It is called without Escrow's locks held.
 	Ratings func(agent string) float64
+	// Keys returns every key ("@id") of agent's identity, agent included
+	// (its rotation lineage), so the stakes held by any of them count
+	// against the one rating they share; nil means each key stands alone.
+	// It is called without Escrow's locks held.
+	Keys func(agent string) []string
 	// Persister keeps records across restarts; nil keeps them in memory.
 	Persister EscrowPersister
 	// Hooks receives the §19 events; nil emits none.

@@ -223,3 +223,24 @@ func FuzzDecodeIdentityRecord(f *testing.F) {
 		require.Equal(t, rec.ID(), back.ID())
 	})
 }
+
+// The stakes of every key of one identity count against the rating they
+// share, so a rotated agent cannot stake it once per key.
+func TestEscrowCountsEveryKeyOfAnAgent(t *testing.T) {
+	bob2, rot := rotated(t, bob, 1_700_000_000_000)
+	lin := LineageOf([]IdentityRecord{rot})
+	keys := func(a string) []string {
+		var out []string
+		for _, k := range lin.Keys(strings.TrimPrefix(a, "@")) {
+			out = append(out, "@"+k)
+		}
+		return out
+	}
+	e := NewEscrow(EscrowConfig{Keys: keys})
+	_, err := e.Reserve(t.Context(), Reservation{ProposalID: "p1", From: alice.id, To: bob.id, AcceptorStake: 800})
+	require.NoError(t, err)
+	require.EqualValues(t, 300, e.Available(bob2.id), "the old key's stake counts for the new key")
+	_, err = e.Reserve(t.Context(), Reservation{ProposalID: "p2", From: alice.id, To: bob2.id, AcceptorStake: 301})
+	require.ErrorIs(t, err, ErrInsufficient)
+	require.EqualValues(t, 1100-800, e.Available(bob.id))
+}

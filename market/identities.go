@@ -129,6 +129,17 @@ func (m *Machine) SameAgent(a, b string) bool {
 	return m.CurrentKey(a) == m.CurrentKey(b)
 }
 
+// keysOf returns every key ("@id") of agent's identity, oldest first, by
+// the rotation records this node holds: the escrow counts the stakes of
+// all of them against the one rating they share.
+func (m *Machine) keysOf(agent string) []string {
+	keys := m.Lineage().Keys(strings.TrimPrefix(agent, "@"))
+	for i, k := range keys {
+		keys[i] = "@" + k
+	}
+	return keys
+}
+
 // Revoked reports whether key id (no "@") is revoked, by the records this
 // node holds, and since when (Unix ms).
 func (m *Machine) Revoked(id string) (at int64, revoked bool) {

@@ -67,6 +67,7 @@ func New(ctx context.Context, cfg Config) (*Machine, error) {
 	m.refoldLocked()
 	m.escrow = ledger.NewEscrow(ledger.EscrowConfig{
 		Ratings:   func(agent string) float64 { return m.Rating(agent).Rating },
+		Keys:      m.keysOf,
 		Persister: ledger.DatastoreEscrows{DS: cfg.Datastore},
 		Hooks:     cfg.Hooks,
 		Now:       cfg.Now,
