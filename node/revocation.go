@@ -16,14 +16,17 @@ type Revocations interface {
 	Revoked(id string) (at int64, revoked bool)
 }
 
-// revokedAt reports whether key id may no longer authenticate, and since
-// when. A node without Revocations knows of none.
+// revokedAt reports whether key id may no longer authenticate, and the
+// revocation's time. A known revocation takes effect at once, even if it
+// names a later time (a clock ahead of ours): the holder has declared the
+// key untrusted, and the time only decides which receipts still count. A
+// node without Revocations knows of none.
 func (s *Server) revokedAt(id string) (time.Time, bool) {
 	if s.cfg.Revocations == nil {
 		return time.Time{}, false
 	}
 	ms, ok := s.cfg.Revocations.Revoked(id)
-	if !ok || time.Now().UnixMilli() < ms {
+	if !ok {
 		return time.Time{}, false
 	}
 	return time.UnixMilli(ms).UTC(), true
