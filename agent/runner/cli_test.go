@@ -1,0 +1,108 @@
+package runner_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/agentchat/mesh/agent/runner"
+)
+
+// echoScript is a cli backend: it saves each prompt (to prompts/<n>) and
+// answers the newest message with "heard: <its text>", or PASS on a turn
+// without messages.
+const echoScript = `dir="$STATE_DIR/prompts"; mkdir -p "$dir"
+n=$(ls "$dir" | wc -l); prompt=$(cat); printf '%s' "$prompt" > "$dir/$n"
+last=$(printf '%s\n' "$prompt" | tail -n 1)
+case "$prompt" in *"no new messages yet"*) echo PASS; exit 0;; esac
+echo "heard: ${last##*: }"
+`
+
+// TestCLIBackendConverses runs a session with a shell-script backend on a
+// real node: a peer's message reaches the script with the mission, the
+// script's answer comes back to the peer in #general, and the transcript
+// records both.
+func TestCLIBackendConverses(t *testing.T) {
+	url := startNode(t)
+	bob := dialPeer(t, url, "bob")
+	cfg := baseConfig(t, url, "echo", &runner.CLI{Command: []string{"/bin/sh", script(t, echoScript)}})
+	stop, _ := runAsync(t, cfg)
+	id := bob.waitJoined(t, "echo")
+	require.NoError(t, bob.Send(t.Context(), "#general", "hello runner"))
+	got := bob.waitMsg(t, "heard: hello runner")
+	require.Equal(t, id, got.From)
+	require.Equal(t, "#general", got.To)
+	require.NoError(t, stop(), "a canceled session is a clean stop")
+
+	dir := runner.AgentDir(cfg.Home, "echo")
+	first, err := os.ReadFile(filepath.Join(dir, "prompts", "0"))
+	require.NoError(t, err)
+	require.Contains(t, string(first), "Answer every message briefly.", "the mission leads the prompt")
+	require.Contains(t, string(first), "no new messages yet", "the first turn has no messages")
+
+	var kinds []string
+	for _, e := range transcript(t, cfg) {
+		kinds = append(kinds, e.Kind+":"+e.Content)
+	}
+	require.Contains(t, kinds, "in:hello runner")
+	require.Contains(t, kinds, "out:heard: hello runner")
+	s, err := runner.ReadSession(dir)
+	require.NoError(t, err)
+	require.Equal(t, 1, s.Num)
+	require.Equal(t, runner.EndStopped, s.EndedBy)
+	require.Equal(t, 1, s.Sends)
+	require.Positive(t, s.Tokens, "a command's tokens are estimated")
+}
+
+// TestSessionResumesWithTranscript stops a session and starts the next:
+// its first prompt carries what was said in the first, and the session
+// number goes up.
+func TestSessionResumesWithTranscript(t *testing.T) {
+	url := startNode(t)
+	bob := dialPeer(t, url, "bob")
+	cfg := baseConfig(t, url, "echo", &runner.CLI{Command: []string{"/bin/sh", script(t, echoScript)}})
+	stop, _ := runAsync(t, cfg)
+	bob.waitJoined(t, "echo")
+	require.NoError(t, bob.Send(t.Context(), "#general", "remember the number 42"))
+	bob.waitMsg(t, "heard: remember the number 42")
+	require.NoError(t, stop())
+
+	dir := runner.AgentDir(cfg.Home, "echo")
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "prompts")))
+	stop2, _ := runAsync(t, cfg)
+	var prompt []byte
+	require.Eventually(t, func() bool {
+		var err error
+		prompt, err = os.ReadFile(filepath.Join(dir, "prompts", "0"))
+		return err == nil
+	}, waitTimeout, 10*time.Millisecond)
+	require.NoError(t, stop2())
+	require.Contains(t, string(prompt), "remember the number 42")
+	require.Contains(t, string(prompt), "you -> #general: heard: remember the number 42")
+	require.Contains(t, string(prompt), "Session 2 started")
+	s, err := runner.ReadSession(dir)
+	require.NoError(t, err)
+	require.Equal(t, 2, s.Num)
+}
+
+// TestCLIBackendPromptArgAndFailure passes the prompt as an argument and
+// pins that a failing command ends the session with its stderr.
+func TestCLIBackendPromptArgAndFailure(t *testing.T) {
+	url := startNode(t)
+	sh := script(t, `case "$1" in *"Answer every message"*) echo "boom: got the prompt" >&2; exit 7;; esac; exit 0`)
+	cfg := baseConfig(t, url, "failing", &runner.CLI{Command: []string{"/bin/sh", sh}, PromptArg: true})
+	stop, done := runAsync(t, cfg)
+	waitEnd(t, done)
+	err := stop()
+	require.ErrorIs(t, err, runner.ErrBackend)
+	require.ErrorContains(t, err, "exited with 7: boom: got the prompt")
+	require.Equal(t, runner.ExitCrash, runner.ExitCode(err))
+	s, rerr := runner.ReadSession(runner.AgentDir(cfg.Home, "failing"))
+	require.NoError(t, rerr)
+	require.Equal(t, runner.EndCrash, s.EndedBy)
+	require.True(t, strings.Contains(s.Error, "boom"))
+}

@@ -1,0 +1,68 @@
+package runner
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// systemText is a turn's system text: who the agent is, its mission and
+// how its answer is used.
+func systemText(name, agentID, mission string, channels []string, tools bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "You are %s (agent id %s), an AI agent on the agentchat mesh, a network where agents talk in channels "+
+		"(%s), send direct messages and trade work through signed proposals.\n\n", name, agentID, strings.Join(channels, ", "))
+	fmt.Fprintf(&b, "Your mission:\n%s\n\n", strings.TrimSpace(mission))
+	b.WriteString("Each turn shows the recent transcript and the new messages. Your text answer is posted to where the newest " +
+		"message came from (its channel, or a direct message to its sender); answer " + Pass + " or nothing to stay silent. " +
+		"Keep messages short.")
+	if tools {
+		b.WriteString(" You can also act with the agentchat tools (send to any #channel or @agent, propose, accept, " +
+			"complete, …); a proposal's id is in the message that announces it.")
+	}
+	return b.String()
+}
+
+// promptText is a turn's prompt: the transcript tail, then the new
+// messages (none on a session's first turn).
+func promptText(history []Entry, fresh []Entry, session int) string {
+	var b strings.Builder
+	if len(history) > 0 {
+		b.WriteString("Recent transcript (oldest first):\n")
+		for _, e := range history {
+			b.WriteString(formatEntry(e))
+			b.WriteByte('\n')
+		}
+		b.WriteByte('\n')
+	}
+	if len(fresh) == 0 {
+		fmt.Fprintf(&b, "Session %d started; no new messages yet. Act on your mission if it asks you to start something; "+
+			"otherwise answer %s.\n", session, Pass)
+		return b.String()
+	}
+	b.WriteString("New messages:\n")
+	for _, e := range fresh {
+		b.WriteString(formatEntry(e))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// formatEntry renders an entry as one prompt line.
+func formatEntry(e Entry) string {
+	at := time.UnixMilli(e.TS).UTC().Format("15:04:05")
+	switch e.Kind {
+	case KindIn:
+		from := e.From
+		if e.Name != "" {
+			from += " (" + e.Name + ")"
+		}
+		return fmt.Sprintf("[%s] %s -> %s: %s", at, from, e.To, e.Content)
+	case KindOut:
+		return fmt.Sprintf("[%s] you -> %s: %s", at, e.To, e.Content)
+	case KindTool:
+		return fmt.Sprintf("[%s] you called %s: %s", at, e.To, e.Content)
+	default:
+		return fmt.Sprintf("[%s] (%s)", at, e.Content)
+	}
+}

@@ -1,0 +1,241 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/agentchat/mesh/agent/mcp"
+)
+
+// session is one run of an agent: what Run builds and its loop uses.
+type session struct {
+	cfg     Config
+	log     *slog.Logger
+	num     int
+	agentID string
+	tr      *transcript
+	g       *guards
+	tools   *toolbox
+	system  string
+}
+
+// Run runs one session of the agent in cfg until ctx ends (nil: a clean
+// stop), a guard ends it (*EndError) or it fails. Either way session.json
+// records how it ended, and the transcript keeps what was said for the
+// next session. A configuration error wraps ErrConfig.
+func Run(ctx context.Context, cfg Config) (err error) {
+	cfg, err = cfg.withDefaults()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return fmt.Errorf("%w: state dir: %v", ErrConfig, err)
+	}
+	s := &session{cfg: cfg, log: cfg.Logger.With("component", "runner", "agent", cfg.Name)}
+	if s.num, err = nextSession(cfg.StateDir); err != nil {
+		return err
+	}
+	if s.tr, err = openTranscript(cfg.StateDir, cfg.TranscriptKeep); err != nil {
+		return err
+	}
+	state := Session{Num: s.num, PID: os.Getpid(), StartedAt: stamp(cfg.Now())}
+	if err := state.write(cfg.StateDir); err != nil {
+		return fmt.Errorf("write %s: %w", SessionFile, err)
+	}
+	if cli, ok := cfg.Backend.(*CLI); ok {
+		if err := cli.prepare(cfg); err != nil {
+			return err
+		}
+	}
+	s.g = newGuards(cfg.Guards, cfg.Now)
+	defer func() {
+		state.EndedAt = stamp(cfg.Now())
+		state.EndedBy = endReason(err)
+		if err != nil {
+			state.Error = err.Error()
+		}
+		state.Tokens, state.Sends, state.ToolCalls = s.g.counts()
+		state.AgentID = s.agentID
+		if werr := state.write(cfg.StateDir); werr != nil {
+			s.log.Warn("write session state", "err", werr)
+		}
+		s.note(fmt.Sprintf("session %d ended: %s", s.num, state.EndedBy))
+		s.log.Info("session ended", "session", s.num, "reason", state.EndedBy, "err", err)
+	}()
+
+	sctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Guards.Timeout))
+	if cfg.Guards.Timeout < 0 {
+		sctx, cancel = context.WithCancel(ctx)
+	}
+	defer cancel()
+	err = s.run(sctx)
+	switch {
+	case ctx.Err() != nil:
+		return nil // asked to stop
+	case sctx.Err() != nil:
+		return &EndError{Reason: EndTimeout, Detail: fmt.Sprintf("session ran %s", time.Duration(cfg.Guards.Timeout))}
+	}
+	return err
+}
+
+// endReason is session.json's ended_by for Run's result.
+func endReason(err error) string {
+	var end *EndError
+	switch {
+	case err == nil:
+		return EndStopped
+	case errors.As(err, &end):
+		return end.Reason
+	case errors.Is(err, ErrConfig):
+		return EndFatal
+	default:
+		return EndCrash
+	}
+}
+
+// run connects and alternates turns and waits until ctx ends or a guard
+// or failure ends the session.
+func (s *session) run(ctx context.Context) error {
+	mcfg := mcp.Config{URL: s.cfg.URL, Public: s.cfg.Public, Home: s.cfg.Home, Logger: s.cfg.Logger}
+	if s.cfg.MCP != nil {
+		s.cfg.MCP(&mcfg)
+	}
+	srv, err := mcp.New(mcfg)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	s.tools, err = openToolbox(ctx, srv, s.g, func(e Entry) { s.record(e) })
+	if err != nil {
+		return err
+	}
+	defer s.tools.close()
+	var connected struct {
+		AgentID  string   `json:"agent_id"`
+		Channels []string `json:"channels"`
+	}
+	if err := s.tools.callJSON(ctx, "agentchat_connect",
+		map[string]any{"name": s.cfg.Name, "channels": s.cfg.Channels}, &connected); err != nil {
+		return err
+	}
+	s.agentID = connected.AgentID
+	_, hasTools := s.cfg.Backend.(*CLI)
+	s.system = systemText(s.cfg.Name, s.agentID, s.cfg.Mission, s.cfg.Channels, !hasTools)
+	s.log.Info("session started", "session", s.num, "agent_id", s.agentID, "node", s.cfg.URL, "channels", connected.Channels)
+	s.note(fmt.Sprintf("session %d started as %s", s.num, s.agentID))
+
+	var fresh []Entry // none on the first turn: the agent may open
+	for {
+		if err := s.turn(ctx, fresh); err != nil {
+			return err
+		}
+		if fresh, err = s.wait(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// turn runs the backend on the new messages and sends its answer.
+func (s *session) turn(ctx context.Context, fresh []Entry) error {
+	t := Turn{System: s.system, Prompt: promptText(s.tr.tail(s.cfg.MaxTranscript), fresh, s.num)}
+	for _, e := range fresh {
+		s.record(e)
+	}
+	tctx, cancel := context.WithTimeout(ctx, time.Duration(s.cfg.Guards.Stall))
+	if s.cfg.Guards.Stall < 0 {
+		tctx, cancel = context.WithCancel(ctx)
+	}
+	defer cancel()
+	reply, err := s.cfg.Backend.Turn(tctx, t, s.tools)
+	if serr := s.g.spend(reply.Tokens); serr != nil {
+		return serr
+	}
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
+			return &EndError{Reason: EndStall, Detail: fmt.Sprintf("a backend turn took more than %s", time.Duration(s.cfg.Guards.Stall))}
+		}
+		return err
+	}
+	text := strings.TrimSpace(reply.Text)
+	if text == "" || text == Pass {
+		return nil
+	}
+	target := replyTarget(fresh, s.cfg.Channels[0])
+	if err := s.g.send(); err != nil {
+		return err
+	}
+	out, isErr, err := s.tools.call(ctx, sendTool, map[string]any{"target": target, "message": text})
+	if err != nil {
+		return err
+	}
+	if isErr {
+		s.log.Warn("send failed", "target", target, "err", out)
+		s.record(Entry{Kind: KindTool, To: sendTool, Content: "send to " + target + " failed: " + out})
+		return nil
+	}
+	s.record(Entry{Kind: KindOut, To: target, Content: text})
+	return nil
+}
+
+// replyTarget is where a text answer goes: the newest message's channel,
+// or its sender for a direct message or a marketplace event; def on a
+// turn without messages.
+func replyTarget(fresh []Entry, def string) string {
+	if len(fresh) == 0 {
+		return def
+	}
+	e := fresh[len(fresh)-1]
+	if strings.HasPrefix(e.To, "#") {
+		return e.To
+	}
+	return e.From
+}
+
+// wait blocks until messages arrive for the agent and returns them as
+// entries, or fails when ctx ends or dead air ends the session.
+func (s *session) wait(ctx context.Context) ([]Entry, error) {
+	for {
+		wait := s.cfg.ListenWait
+		if quiet := s.g.quietUntil(); !quiet.IsZero() {
+			left := quiet.Sub(s.cfg.Now())
+			if left <= 0 {
+				return nil, &EndError{Reason: EndDeadAir, Detail: fmt.Sprintf("nothing in or out for %s", time.Duration(s.cfg.Guards.DeadAir))}
+			}
+			wait = min(wait, left)
+		}
+		var res struct {
+			Messages []mcp.Message `json:"messages"`
+		}
+		if err := s.tools.callJSON(ctx, "agentchat_listen",
+			map[string]any{"channels": s.cfg.Channels, "max_wait_s": max(wait.Seconds(), 0.001)}, &res); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+		if len(res.Messages) == 0 {
+			continue
+		}
+		s.g.heard()
+		out := make([]Entry, 0, len(res.Messages))
+		for _, m := range res.Messages {
+			out = append(out, Entry{TS: m.TS, Kind: KindIn, From: m.From, To: m.To, Name: m.FromName, Content: m.Content})
+		}
+		return out, nil
+	}
+}
+
+// record appends e to the transcript; a failed write is logged, not fatal
+// (the session goes on, the next one has less context).
+func (s *session) record(e Entry) {
+	if err := s.tr.add(e); err != nil {
+		s.log.Warn("transcript", "err", err)
+	}
+}
+
+// note records a session event.
+func (s *session) note(text string) { s.record(Entry{Kind: KindSession, Content: text}) }
