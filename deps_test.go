@@ -9,19 +9,21 @@ import (
 // allowedDeps is the import table of DESIGN.md and STYLE.md §1: which of our
 // packages each package may depend on (directly or not).
 var allowedDeps = map[string][]string{
-	"protocol":       {},
-	"identity":       {"protocol"},
-	"node":           {"protocol", "identity"},
-	"p2p":            {},
-	"ledger":         {"protocol", "identity"},
-	"market":         {"protocol", "identity", "ledger"},
-	"bridge":         {"protocol", "identity", "p2p", "node"},
-	"agent/client":   {"protocol", "identity"},
-	"agent/transfer": {"protocol", "identity", "agent/client"},
-	"agent/daemon":   {"protocol", "identity", "agent/client", "agent/transfer"},
-	"agent/mcp":      {"protocol", "identity", "agent/client", "agent/transfer", "agent/daemon"},
-	"testnet":        {"protocol", "identity", "node", "p2p", "bridge", "market", "ledger"},
-	"cmd/agentchat":  nil, // everything
+	"protocol":         {},
+	"identity":         {"protocol"},
+	"node":             {"protocol", "identity"},
+	"p2p":              {},
+	"ledger":           {"protocol", "identity"},
+	"market":           {"protocol", "identity", "ledger"},
+	"bridge":           {"protocol", "identity", "p2p", "node"},
+	"agent/client":     {"protocol", "identity"},
+	"agent/transfer":   {"protocol", "identity", "agent/client"},
+	"agent/daemon":     {"protocol", "identity", "agent/client", "agent/transfer"},
+	"agent/mcp":        {"protocol", "identity", "agent/client", "agent/transfer", "agent/daemon"},
+	"agent/runner":     {"protocol", "identity", "agent/client", "agent/transfer", "agent/daemon", "agent/mcp"},
+	"agent/supervisor": {"protocol", "identity", "agent/client", "agent/transfer", "agent/daemon", "agent/mcp", "agent/runner"},
+	"testnet":          {"protocol", "identity", "node", "p2p", "bridge", "market", "ledger"},
+	"cmd/agentchat":    nil, // everything
 }
 
 const module = "github.com/agentchat/mesh"

@@ -1,0 +1,22 @@
+// Package supervisor keeps agents running (`agentchat supervise`): it
+// starts one runner process (`agentchat run`, agent/runner) per agent of
+// its config, watches it, and restarts it with backoff when it ends, as the
+// original's agent-supervisor.sh did (PROTOCOL.md §23).
+//
+// Each agent has a state directory, ~/.agentchat/agents/<name>/, shared
+// with its runner: the supervisor writes agent.json (the runner's spec),
+// state.json (§23's fields and statuses), supervisor.log, runner.log (the
+// runner's output), supervisor.pid and .heartbeat (touched while it
+// watches); creating a file named stop there stops the agent. The runner
+// writes its transcript and session.json there, which the supervisor
+// reads to say why a session ended.
+//
+// It sits beside the data path, above it: supervisor -> runner process ->
+// agent/mcp -> agent/client -> node. It imports protocol, identity and
+// agent/* (agent/runner for the spec and state files), never the node side.
+//
+// # Goroutines
+//
+// Run starts one goroutine per agent and waits for all of them; each waits
+// for its runner process before it returns.
+package supervisor

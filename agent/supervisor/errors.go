@@ -1,0 +1,11 @@
+package supervisor
+
+import "errors"
+
+var (
+	// ErrConfig means the supervisor's config is unusable.
+	ErrConfig = errors.New("supervisor config")
+	// ErrNoRuntime means the container CLI (docker or podman) is not
+	// installed.
+	ErrNoRuntime = errors.New("container runtime not found")
+)
