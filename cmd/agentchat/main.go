@@ -51,6 +51,8 @@ func newApp() *cli.App {
 			fileCommand(),
 			mcpCommand(),
 			daemonCommand(),
+			runCommand(),
+			superviseCommand(),
 		},
 	}
 }
