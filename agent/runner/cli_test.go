@@ -106,3 +106,55 @@ func TestCLIBackendPromptArgAndFailure(t *testing.T) {
 	require.Equal(t, runner.EndCrash, s.EndedBy)
 	require.True(t, strings.Contains(s.Error, "boom"))
 }
+
+// TestReplayIsContextNotATurn pins that the channel history a node
+// replays when a session joins is not answered as new: what the
+// transcript already has is dropped, the rest is recorded as context, and
+// neither makes a turn or shows under "New messages".
+func TestReplayIsContextNotATurn(t *testing.T) {
+	url := startNode(t)
+	bob := dialPeer(t, url, "bob")
+	require.NoError(t, bob.Send(t.Context(), "#general", "said before the agent came"))
+	cfg := baseConfig(t, url, "echo", &runner.CLI{Command: []string{"/bin/sh", script(t, echoScript)}})
+	stop, _ := runAsync(t, cfg)
+	bob.waitJoined(t, "echo")
+	require.NoError(t, bob.Send(t.Context(), "#general", "first question"))
+	bob.waitMsg(t, "heard: first question")
+	require.NoError(t, stop())
+
+	dir := runner.AgentDir(cfg.Home, "echo")
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "prompts")))
+	stop2, _ := runAsync(t, cfg)
+	require.Eventually(t, func() bool {
+		for _, e := range transcript(t, cfg) {
+			if e.Kind == runner.KindSession && strings.HasPrefix(e.Content, "session 2 started") {
+				return true
+			}
+		}
+		return false
+	}, waitTimeout, 10*time.Millisecond)
+	require.NoError(t, bob.Send(t.Context(), "#general", "second question"))
+	bob.waitMsg(t, "heard: second question")
+	require.NoError(t, stop2())
+
+	require.Equal(t, 1, bob.countContent("heard: first question"), "the replayed question is not answered again")
+	require.Zero(t, bob.countContent("heard: said before the agent came"), "history from before the agent is context only")
+	prompts, err := os.ReadDir(filepath.Join(dir, "prompts"))
+	require.NoError(t, err)
+	require.Len(t, prompts, 2, "session 2: the opening turn and the second question only")
+	last, err := os.ReadFile(filepath.Join(dir, "prompts", "1"))
+	require.NoError(t, err)
+	_, fresh, _ := strings.Cut(string(last), "New messages:")
+	require.Contains(t, fresh, "second question")
+	require.NotContains(t, fresh, "first question")
+	require.NotContains(t, fresh, "said before")
+
+	counts := map[string]int{}
+	for _, e := range transcript(t, cfg) {
+		if e.Kind == runner.KindIn {
+			counts[e.Content]++
+		}
+	}
+	require.Equal(t, map[string]int{"said before the agent came": 1, "first question": 1, "second question": 1}, counts,
+		"each message is in the transcript once")
+}

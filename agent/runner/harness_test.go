@@ -90,6 +90,19 @@ func (p *peer) waitMsg(t *testing.T, want string) *protocol.MsgFrame {
 	return got
 }
 
+// countContent counts the messages the peer got with exactly this content.
+func (p *peer) countContent(content string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, m := range p.msgs {
+		if m.Content == content {
+			n++
+		}
+	}
+	return n
+}
+
 // waitJoined waits until an agent named name is in #general.
 func (p *peer) waitJoined(t *testing.T, name string) string {
 	t.Helper()

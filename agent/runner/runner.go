@@ -196,7 +196,10 @@ func replyTarget(fresh []Entry, def string) string {
 }
 
 // wait blocks until messages arrive for the agent and returns them as
-// entries, or fails when ctx ends or dead air ends the session.
+// entries, or fails when ctx ends or dead air ends the session. The
+// history a node replays when the session joins a channel is recorded in
+// the transcript (once: a restarted session gets it again) but does not
+// make a turn.
 func (s *session) wait(ctx context.Context) ([]Entry, error) {
 	for {
 		wait := s.cfg.ListenWait
@@ -217,15 +220,20 @@ func (s *session) wait(ctx context.Context) ([]Entry, error) {
 			}
 			return nil, err
 		}
-		if len(res.Messages) == 0 {
-			continue
-		}
-		s.g.heard()
-		out := make([]Entry, 0, len(res.Messages))
+		var out []Entry
 		for _, m := range res.Messages {
-			out = append(out, Entry{TS: m.TS, Kind: KindIn, From: m.From, To: m.To, Name: m.FromName, Content: m.Content})
+			e := Entry{TS: m.TS, Kind: KindIn, From: m.From, To: m.To, Name: m.FromName, Content: m.Content}
+			switch {
+			case !m.Replay:
+				out = append(out, e)
+			case !s.tr.has(e):
+				s.record(e) // channel history from before: context, not a question
+			}
 		}
-		return out, nil
+		if len(out) > 0 {
+			s.g.heard()
+			return out, nil
+		}
 	}
 }
 

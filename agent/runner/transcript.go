@@ -94,9 +94,7 @@ func (t *transcript) add(e Entry) error {
 	if e.TS == 0 {
 		e.TS = time.Now().UnixMilli()
 	}
-	if len(e.Content) > maxEntryContent {
-		e.Content = e.Content[:maxEntryContent] + "…"
-	}
+	e.Content = capContent(e.Content)
 	line, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("encode transcript entry: %w", err)
@@ -142,6 +140,28 @@ func (t *transcript) rewriteLocked() error {
 	}
 	t.lines = len(t.entries)
 	return nil
+}
+
+// has reports whether the kept entries hold e (same time, kind, sender,
+// target and content).
+func (t *transcript) has(e Entry) bool {
+	e.Content = capContent(e.Content)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, x := range t.entries {
+		if x.TS == e.TS && x.Kind == e.Kind && x.From == e.From && x.To == e.To && x.Content == e.Content {
+			return true
+		}
+	}
+	return false
+}
+
+// capContent cuts content to maxEntryContent bytes.
+func capContent(s string) string {
+	if len(s) > maxEntryContent {
+		return s[:maxEntryContent] + "…"
+	}
+	return s
 }
 
 // tail returns the last n entries, oldest first.
