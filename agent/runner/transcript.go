@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Entry is one line of transcript.jsonl.
@@ -156,12 +157,16 @@ func (t *transcript) has(e Entry) bool {
 	return false
 }
 
-// capContent cuts content to maxEntryContent bytes.
+// capContent cuts content to maxEntryContent bytes, at a rune boundary.
 func capContent(s string) string {
-	if len(s) > maxEntryContent {
-		return s[:maxEntryContent] + "…"
+	if len(s) <= maxEntryContent {
+		return s
 	}
-	return s
+	n := maxEntryContent
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // tail returns the last n entries, oldest first.

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -46,6 +48,11 @@ func TestTranscriptCapsEntries(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, tr.add(Entry{Kind: KindIn, Content: string(bytes.Repeat([]byte("x"), 3*maxEntryContent))}))
 	require.Less(t, len(tr.tail(1)[0].Content), maxEntryContent+8)
+
+	long := "a" + strings.Repeat("é", maxEntryContent)
+	require.NoError(t, tr.add(Entry{TS: 5, Kind: KindIn, Content: long}))
+	require.True(t, utf8.ValidString(tr.tail(1)[0].Content), "cut at a rune boundary")
+	require.True(t, tr.has(Entry{TS: 5, Kind: KindIn, Content: long}), "has compares the cut content")
 }
 
 // FuzzParseTranscript feeds the transcript parser arbitrary files: it
