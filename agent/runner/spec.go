@@ -140,6 +140,18 @@ func (s Spec) Config(getenv func(string) string, home string, mcpCommand []strin
 	return cfg, nil
 }
 
+// Check reports whether s makes a usable session with getenv's
+// environment, as Run would judge it, without starting anything: the
+// supervisor checks its whole config before it starts a runner.
+func (s Spec) Check(getenv func(string) string, home string) error {
+	cfg, err := s.Config(getenv, home, []string{"agentchat", "mcp"})
+	if err != nil {
+		return err
+	}
+	_, err = cfg.withDefaults()
+	return err
+}
+
 // api builds an API backend's settings.
 func (b BackendSpec) api(getenv func(string) string) (API, error) {
 	baseEnv, keyEnv := "OPENAI_BASE_URL", "OPENAI_API_KEY"

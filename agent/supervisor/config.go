@@ -33,7 +33,9 @@ func ReadFile(path string) (File, error) {
 
 // Config configures a Supervisor.
 type Config struct {
-	// Agents are the agents to keep running; names must be unique.
+	// Agents are the agents to keep running; names must be unique, and
+	// each spec must make a usable runner config with this process's
+	// environment (runner.Spec.Check).
 	Agents []runner.Spec
 	// Backoff is the restart policy.
 	Backoff Backoff
@@ -72,6 +74,11 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("%w: agent %s is listed twice", ErrConfig, a.Name)
 		}
 		seen[a.Name] = true
+	}
+	for _, a := range c.Agents {
+		if err := a.Check(os.Getenv, c.Home); err != nil {
+			return c, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
 	}
 	if len(c.Command) == 0 {
 		return c, fmt.Errorf("%w: no runner command", ErrConfig)

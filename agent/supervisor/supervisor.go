@@ -2,6 +2,8 @@ package supervisor
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -29,17 +31,27 @@ func New(cfg Config) (*Supervisor, error) {
 // (SIGTERM, then SIGKILL after the grace period) and returns. An agent that
 // is stopped (its stop file), fatal or failed is not restarted; Run
 // returns when none is left running.
+//
+// An agent whose state directory cannot be prepared is not started (and
+// logged); Run fails when that leaves none.
 func (s *Supervisor) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
+	var (
+		wg   sync.WaitGroup
+		errs []error
+	)
 	for _, spec := range s.cfg.Agents {
 		a, err := s.newAgent(spec)
 		if err != nil {
 			s.log.Error("agent not started", "agent", spec.Name, "err", err)
+			errs = append(errs, fmt.Errorf("agent %s: %w", spec.Name, err))
 			continue
 		}
 		wg.Go(func() { a.run(ctx) })
 	}
 	wg.Wait()
+	if len(errs) == len(s.cfg.Agents) {
+		return errors.Join(errs...)
+	}
 	return nil
 }
 

@@ -49,12 +49,17 @@ func fakeRunner(t *testing.T, body string) []string {
 	return []string{"/bin/sh", path}
 }
 
+// spec is a valid agent spec; the fake runner ignores it.
+func spec(name string) runner.Spec {
+	return runner.Spec{Name: name, Mission: "test", Backend: runner.BackendSpec{Type: "cli", Command: []string{"true"}}}
+}
+
 // start runs a supervisor of one agent in the background; the returned
 // func cancels it and waits for Run.
 func start(t *testing.T, cfg supervisor.Config) (cancel func(), done <-chan struct{}) {
 	t.Helper()
 	if len(cfg.Agents) == 0 {
-		cfg.Agents = []runner.Spec{{Name: "a1", Mission: "test"}}
+		cfg.Agents = []runner.Spec{spec("a1")}
 	}
 	cfg.Poll = 20 * time.Millisecond
 	sup, err := supervisor.New(cfg)
@@ -232,7 +237,7 @@ func TestStatusTable(t *testing.T) {
 	home := t.TempDir()
 	clock := &fakeClock{}
 	_, done := start(t, supervisor.Config{Home: home, Command: fakeRunner(t, "exit 2\n"), After: clock.After,
-		Agents: []runner.Spec{{Name: "zed", Mission: "m"}, {Name: "amy", Mission: "m"}}})
+		Agents: []runner.Spec{spec("zed"), spec("amy")}})
 	wait(t, done)
 	agents, err := supervisor.Agents(home)
 	require.NoError(t, err)
@@ -253,10 +258,12 @@ func TestStatusTable(t *testing.T) {
 // TestConfigRefused pins the config checks.
 func TestConfigRefused(t *testing.T) {
 	for name, cfg := range map[string]supervisor.Config{
-		"no agents": {Command: []string{"x"}},
-		"duplicate": {Command: []string{"x"}, Agents: []runner.Spec{{Name: "a"}, {Name: "a"}}},
-		"bad name":  {Command: []string{"x"}, Agents: []runner.Spec{{Name: "a b"}}},
-		"runtime":   {Command: []string{"x"}, Agents: []runner.Spec{{Name: "a"}}, Container: &supervisor.Container{Runtime: "lxc", Image: "i"}},
+		"no agents":  {Command: []string{"x"}},
+		"duplicate":  {Command: []string{"x"}, Agents: []runner.Spec{spec("a"), spec("a")}},
+		"bad name":   {Command: []string{"x"}, Agents: []runner.Spec{spec("a b")}},
+		"no backend": {Command: []string{"x"}, Agents: []runner.Spec{{Name: "a", Mission: "m"}}},
+		"no mission": {Command: []string{"x"}, Agents: []runner.Spec{{Name: "a", Backend: spec("a").Backend}}},
+		"runtime":    {Command: []string{"x"}, Agents: []runner.Spec{spec("a")}, Container: &supervisor.Container{Runtime: "lxc", Image: "i"}},
 	} {
 		_, err := supervisor.New(cfg)
 		require.ErrorIs(t, err, supervisor.ErrConfig, name)
