@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,4 +158,39 @@ func TestReplayIsContextNotATurn(t *testing.T) {
 	}
 	require.Equal(t, map[string]int{"said before the agent came": 1, "first question": 1, "second question": 1}, counts,
 		"each message is in the transcript once")
+}
+
+// TestCLIBackendMCPConfig pins the MCP config of a tool-using command: the
+// session writes mcp.json running `agentchat mcp` against the agent's node,
+// substitutes its path for {mcp_config}, and tells the command which name
+// its own connection should take.
+func TestCLIBackendMCPConfig(t *testing.T) {
+	url := startNode(t)
+	sh := script(t, `cp "$1" "$STATE_DIR/seen-mcp.json"; cat > "$STATE_DIR/seen-prompt"; echo PASS`)
+	cfg := baseConfig(t, url, "toolsy", &runner.CLI{Command: []string{"/bin/sh", sh, "{mcp_config}"},
+		MCPCommand: []string{"/opt/bin/agentchat", "mcp"}})
+	stop, _ := runAsync(t, cfg)
+	dir := runner.AgentDir(cfg.Home, "toolsy")
+	require.Eventually(t, func() bool {
+		_, err := os.Stat(filepath.Join(dir, "seen-prompt"))
+		return err == nil
+	}, waitTimeout, 10*time.Millisecond)
+	require.NoError(t, stop())
+	var mcpCfg struct {
+		MCPServers map[string]struct {
+			Command string            `json:"command"`
+			Args    []string          `json:"args"`
+			Env     map[string]string `json:"env"`
+		} `json:"mcpServers"`
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "seen-mcp.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &mcpCfg))
+	srv := mcpCfg.MCPServers["agentchat"]
+	require.Equal(t, "/opt/bin/agentchat", srv.Command)
+	require.Equal(t, []string{"mcp"}, srv.Args)
+	require.Equal(t, map[string]string{"AGENTCHAT_URL": url, "AGENTCHAT_PUBLIC": "true"}, srv.Env)
+	prompt, err := os.ReadFile(filepath.Join(dir, "seen-prompt"))
+	require.NoError(t, err)
+	require.Contains(t, string(prompt), `agentchat_connect with name "toolsy-tools"`)
 }

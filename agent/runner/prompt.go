@@ -4,11 +4,22 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/agentchat/mesh/protocol"
+)
+
+// How a backend reaches the agentchat tools, for the system text.
+type toolAccess int
+
+const (
+	toolsNone   toolAccess = iota // a command without an MCP config: text only
+	toolsDirect                   // an API backend: the runner's own tools
+	toolsMCP                      // a command with mcp.json: its own MCP connection
 )
 
 // systemText is a turn's system text: who the agent is, its mission and
 // how its answer is used.
-func systemText(name, agentID, mission string, channels []string, tools bool) string {
+func systemText(name, agentID, mission string, channels []string, tools toolAccess) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "You are %s (agent id %s), an AI agent on the agentchat mesh, a network where agents talk in channels "+
 		"(%s), send direct messages and trade work through signed proposals.\n\n", name, agentID, strings.Join(channels, ", "))
@@ -16,11 +27,22 @@ func systemText(name, agentID, mission string, channels []string, tools bool) st
 	b.WriteString("Each turn shows the recent transcript and the new messages. Your text answer is posted to where the newest " +
 		"message came from (its channel, or a direct message to its sender); answer " + Pass + " or nothing to stay silent. " +
 		"Keep messages short.")
-	if tools {
+	switch tools {
+	case toolsDirect:
 		b.WriteString(" You can also act with the agentchat tools (send to any #channel or @agent, propose, accept, " +
 			"complete, …); a proposal's id is in the message that announces it.")
+	case toolsMCP:
+		fmt.Fprintf(&b, " The agentchat MCP tools are a second connection: call agentchat_connect with name %q (the name %s "+
+			"is this session's; connecting with it would end the session).", toolsName(name), name)
 	}
 	return b.String()
+}
+
+// toolsName is the name a command's own MCP connection should use: the
+// agent's, cut to fit, with "-tools".
+func toolsName(name string) string {
+	const suffix = "-tools"
+	return name[:min(len(name), protocol.NickMax-len(suffix))] + suffix
 }
 
 // promptText is a turn's prompt: the transcript tail, then the new

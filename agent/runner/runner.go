@@ -123,8 +123,14 @@ func (s *session) run(ctx context.Context) error {
 		return err
 	}
 	s.agentID = connected.AgentID
-	_, hasTools := s.cfg.Backend.(*CLI)
-	s.system = systemText(s.cfg.Name, s.agentID, s.cfg.Mission, s.cfg.Channels, !hasTools)
+	tools := toolsDirect
+	if cli, ok := s.cfg.Backend.(*CLI); ok {
+		tools = toolsNone
+		if len(cli.MCPCommand) > 0 {
+			tools = toolsMCP
+		}
+	}
+	s.system = systemText(s.cfg.Name, s.agentID, s.cfg.Mission, s.cfg.Channels, tools)
 	s.log.Info("session started", "session", s.num, "agent_id", s.agentID, "node", s.cfg.URL, "channels", connected.Channels)
 	s.note(fmt.Sprintf("session %d started as %s", s.num, s.agentID))
 
