@@ -59,21 +59,29 @@ func TestCLIBackendConverses(t *testing.T) {
 	require.Positive(t, s.Tokens, "a command's tokens are estimated")
 }
 
+// echoSession runs a first session of an echo agent in which bob asks
+// question and gets the answer, then stops it and clears its saved
+// prompts; it returns the agent's config and state directory.
+func echoSession(t *testing.T, url string, bob *peer, question string) (runner.Config, string) {
+	t.Helper()
+	cfg := baseConfig(t, url, "echo", &runner.CLI{Command: []string{"/bin/sh", script(t, echoScript)}})
+	stop, _ := runAsync(t, cfg)
+	bob.waitJoined(t, "echo")
+	require.NoError(t, bob.Send(t.Context(), "#general", question))
+	bob.waitMsg(t, "heard: "+question)
+	require.NoError(t, stop())
+	dir := runner.AgentDir(cfg.Home, "echo")
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "prompts")))
+	return cfg, dir
+}
+
 // TestSessionResumesWithTranscript stops a session and starts the next:
 // its first prompt carries what was said in the first, and the session
 // number goes up.
 func TestSessionResumesWithTranscript(t *testing.T) {
 	url := startNode(t)
 	bob := dialPeer(t, url, "bob")
-	cfg := baseConfig(t, url, "echo", &runner.CLI{Command: []string{"/bin/sh", script(t, echoScript)}})
-	stop, _ := runAsync(t, cfg)
-	bob.waitJoined(t, "echo")
-	require.NoError(t, bob.Send(t.Context(), "#general", "remember the number 42"))
-	bob.waitMsg(t, "heard: remember the number 42")
-	require.NoError(t, stop())
-
-	dir := runner.AgentDir(cfg.Home, "echo")
-	require.NoError(t, os.RemoveAll(filepath.Join(dir, "prompts")))
+	cfg, dir := echoSession(t, url, bob, "remember the number 42")
 	stop2, _ := runAsync(t, cfg)
 	var prompt []byte
 	require.Eventually(t, func() bool {
@@ -116,15 +124,7 @@ func TestReplayIsContextNotATurn(t *testing.T) {
 	url := startNode(t)
 	bob := dialPeer(t, url, "bob")
 	require.NoError(t, bob.Send(t.Context(), "#general", "said before the agent came"))
-	cfg := baseConfig(t, url, "echo", &runner.CLI{Command: []string{"/bin/sh", script(t, echoScript)}})
-	stop, _ := runAsync(t, cfg)
-	bob.waitJoined(t, "echo")
-	require.NoError(t, bob.Send(t.Context(), "#general", "first question"))
-	bob.waitMsg(t, "heard: first question")
-	require.NoError(t, stop())
-
-	dir := runner.AgentDir(cfg.Home, "echo")
-	require.NoError(t, os.RemoveAll(filepath.Join(dir, "prompts")))
+	cfg, dir := echoSession(t, url, bob, "first question")
 	stop2, _ := runAsync(t, cfg)
 	require.Eventually(t, func() bool {
 		for _, e := range transcript(t, cfg) {
