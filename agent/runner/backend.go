@@ -17,7 +17,8 @@ type Turn struct {
 	Prompt string
 }
 
-// Reply is a turn's result. Text, unless empty or Pass, is sent to where
+// Reply is a turn's result. Text, unless empty or Pass (in any case,
+// with trailing punctuation), is sent to where
 // the newest message came from (its channel, or a DM back to its sender).
 // Tokens is what the turn cost.
 type Reply struct {

@@ -167,7 +167,7 @@ func (s *session) turn(ctx context.Context, fresh []Entry) error {
 		return err
 	}
 	text := strings.TrimSpace(reply.Text)
-	if text == "" || text == Pass {
+	if silent(text) {
 		return nil
 	}
 	target := replyTarget(fresh, s.cfg.Channels[0])
@@ -185,6 +185,12 @@ func (s *session) turn(ctx context.Context, fresh []Entry) error {
 	}
 	s.record(Entry{Kind: KindOut, To: target, Content: text})
 	return nil
+}
+
+// silent reports whether an answer says nothing: empty, or PASS in any
+// case with trailing punctuation ("Pass.").
+func silent(text string) bool {
+	return text == "" || strings.EqualFold(strings.TrimRight(text, ".! "), Pass)
 }
 
 // replyTarget is where a text answer goes: the newest message's channel,

@@ -86,7 +86,7 @@ func (m *meshModel) handle(w http.ResponseWriter, r *http.Request) {
 		out = text("bob, I sent you a proposal")
 	case who[1] == "alice" && (last.Role == "tool" || bobIDRe.MatchString(newPart(prompt))):
 		if last.Role == "tool" {
-			time.Sleep(300 * time.Millisecond) // the node does not know bob yet: try again
+			time.Sleep(2 * time.Second) // the node does not know bob yet: try again
 		}
 		out = call("agentchat_propose", map[string]any{"to": bobIDRe.FindStringSubmatch(prompt)[1], "task": "review my parser"})
 	default:
@@ -144,7 +144,6 @@ func TestSuperviseTwoAgentsOnTestnet(t *testing.T) {
 	require.NoError(t, os.WriteFile(cfgPath, b, 0o600))
 
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var stderr lockedBuffer
 	done := make(chan error, 1)
 	go func() {
@@ -152,6 +151,20 @@ func TestSuperviseTwoAgentsOnTestnet(t *testing.T) {
 		app.Writer, app.ErrWriter = io.Discard, &stderr
 		done <- app.RunContext(ctx, []string{"agentchat", "--log-level", "warn", "supervise", "--config", cfgPath, "--home", home})
 	}()
+	var supErr error
+	ended := false
+	waitDone := func() {
+		if ended {
+			return
+		}
+		select {
+		case supErr = <-done:
+			ended = true
+		case <-time.After(90 * time.Second):
+			t.Error("supervise did not stop")
+		}
+	}
+	t.Cleanup(func() { cancel(); waitDone() }) // before the state dirs are removed
 	aliceDir, bobDir := runner.AgentDir(home, "alice"), runner.AgentDir(home, "bob")
 	has := func(dir, kind, sub string) bool {
 		data, _ := os.ReadFile(filepath.Join(dir, "transcript.jsonl"))
@@ -165,9 +178,15 @@ func TestSuperviseTwoAgentsOnTestnet(t *testing.T) {
 	}
 	const long = 90 * time.Second
 	debug := func() string {
-		a, _ := os.ReadFile(filepath.Join(aliceDir, "runner.log"))
-		bl, _ := os.ReadFile(filepath.Join(bobDir, "runner.log"))
-		return fmt.Sprintf("supervise: %s\nalice runner.log: %s\nbob runner.log: %s", stderr.String(), a, bl)
+		var b strings.Builder
+		fmt.Fprintf(&b, "supervise: %s", stderr.String())
+		for _, dir := range []string{aliceDir, bobDir} {
+			for _, f := range []string{"runner.log", "transcript.jsonl", "state.json"} {
+				data, _ := os.ReadFile(filepath.Join(dir, f))
+				fmt.Fprintf(&b, "\n%s/%s:\n%s", filepath.Base(dir), f, data)
+			}
+		}
+		return b.String()
 	}
 	require.Eventually(t, func() bool { return has(aliceDir, runner.KindIn, "I am bob and I review code") },
 		long, 50*time.Millisecond, "alice hears bob across the mesh; %s", debug())
@@ -220,12 +239,9 @@ func TestSuperviseTwoAgentsOnTestnet(t *testing.T) {
 	require.Regexp(t, `(?m)^bob\s+running\s+\d+\s+1\s`, out)
 
 	cancel() // what SIGTERM to `agentchat supervise` does
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(long):
-		t.Fatal("supervise did not stop")
-	}
+	waitDone()
+	require.True(t, ended)
+	require.NoError(t, supErr)
 	require.Equal(t, supervisor.StatusStopped, readState(bobDir).Status)
 }
 
