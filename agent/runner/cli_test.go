@@ -26,10 +26,11 @@ echo "heard: ${last##*: }"
 // TestCLIBackendConverses runs a session with a shell-script backend on a
 // real node: a peer's message reaches the script with the mission, the
 // script's answer comes back to the peer in #general, and the transcript
-// records both.
+// records both. The opening turn sees what was said before the agent came.
 func TestCLIBackendConverses(t *testing.T) {
 	url := startNode(t)
 	bob := dialPeer(t, url, "bob")
+	require.NoError(t, bob.Send(t.Context(), "#general", "said before you came"))
 	cfg := baseConfig(t, url, "echo", &runner.CLI{Command: []string{"/bin/sh", script(t, echoScript)}})
 	stop, _ := runAsync(t, cfg)
 	id := bob.waitJoined(t, "echo")
@@ -44,6 +45,7 @@ func TestCLIBackendConverses(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(first), "Answer every message briefly.", "the mission leads the prompt")
 	require.Contains(t, string(first), "no new messages yet", "the first turn has no messages")
+	require.Contains(t, string(first), "(bob) -> #general: said before you came", "the opening turn sees the channel's history")
 
 	var kinds []string
 	for _, e := range transcript(t, cfg) {

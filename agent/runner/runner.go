@@ -134,7 +134,12 @@ func (s *session) run(ctx context.Context) error {
 	s.log.Info("session started", "session", s.num, "agent_id", s.agentID, "node", s.cfg.URL, "channels", connected.Channels)
 	s.note(fmt.Sprintf("session %d started as %s", s.num, s.agentID))
 
-	var fresh []Entry // none on the first turn: the agent may open
+	// The opening turn (the agent may start something) sees the channel
+	// history the node replayed on join, and any message that came with it.
+	fresh, err := s.history(ctx)
+	if err != nil {
+		return err
+	}
 	for {
 		if err := s.turn(ctx, fresh); err != nil {
 			return err
@@ -208,10 +213,8 @@ func replyTarget(fresh []Entry, def string) string {
 }
 
 // wait blocks until messages arrive for the agent and returns them as
-// entries, or fails when ctx ends or dead air ends the session. The
-// history a node replays when the session joins a channel is recorded in
-// the transcript (once: a restarted session gets it again) but does not
-// make a turn.
+// entries, or fails when ctx ends or dead air ends the session. Replayed
+// history (a channel joined later) is recorded, not returned.
 func (s *session) wait(ctx context.Context) ([]Entry, error) {
 	for {
 		wait := s.cfg.ListenWait
@@ -222,9 +225,7 @@ func (s *session) wait(ctx context.Context) ([]Entry, error) {
 			}
 			wait = min(wait, left)
 		}
-		var res struct {
-			Messages []mcp.Message `json:"messages"`
-		}
+		var res listenResult
 		if err := s.tools.callJSON(ctx, "agentchat_listen",
 			map[string]any{"channels": s.cfg.Channels, "max_wait_s": max(wait.Seconds(), 0.001)}, &res); err != nil {
 			if ctx.Err() != nil {
@@ -232,21 +233,45 @@ func (s *session) wait(ctx context.Context) ([]Entry, error) {
 			}
 			return nil, err
 		}
-		var out []Entry
-		for _, m := range res.Messages {
-			e := Entry{TS: m.TS, Kind: KindIn, From: m.From, To: m.To, Name: m.FromName, Content: m.Content}
-			switch {
-			case !m.Replay:
-				out = append(out, e)
-			case !s.tr.has(e):
-				s.record(e) // channel history from before: context, not a question
-			}
-		}
-		if len(out) > 0 {
+		if out := s.sortOut(res.Messages); len(out) > 0 {
 			s.g.heard()
 			return out, nil
 		}
 	}
+}
+
+// listenResult is what the runner reads of agentchat_listen's result.
+type listenResult struct {
+	Messages []mcp.Message `json:"messages"`
+}
+
+// history takes what the node replayed when the session joined its
+// channels (agentchat_listen's tail form, which returns at once) into the
+// transcript, and returns the live messages among it.
+func (s *session) history(ctx context.Context) ([]Entry, error) {
+	var res listenResult
+	if err := s.tools.callJSON(ctx, "agentchat_listen",
+		map[string]any{"channels": s.cfg.Channels, "tail": mcp.MaxListenMessages}, &res); err != nil {
+		return nil, err
+	}
+	return s.sortOut(res.Messages), nil
+}
+
+// sortOut records replayed channel history the transcript does not have
+// yet (context, not a question: a restarted session gets it again) and
+// returns the other messages as entries.
+func (s *session) sortOut(msgs []mcp.Message) []Entry {
+	var out []Entry
+	for _, m := range msgs {
+		e := Entry{TS: m.TS, Kind: KindIn, From: m.From, To: m.To, Name: m.FromName, Content: m.Content}
+		switch {
+		case !m.Replay:
+			out = append(out, e)
+		case !s.tr.has(e):
+			s.record(e)
+		}
+	}
+	return out
 }
 
 // record appends e to the transcript; a failed write is logged, not fatal

@@ -25,10 +25,12 @@ import (
 
 // meshModel is an in-process chat-completions server standing in for the
 // two agents' model. It plays a small script, deciding from each request
-// as a model would from its prompt: bob introduces himself; alice, on
-// seeing a message from bob, proposes work to him with agentchat_propose
-// (again if the node does not know bob yet) and says so; bob accepts a
-// proposal with agentchat_accept. Everything else is PASS.
+// as a model would from its prompt: bob introduces himself; alice, once
+// bob's introduction is in her prompt (new, or channel history if she came
+// later) and her transcript shows no proposal yet, proposes work to him
+// with agentchat_propose (again if the node does not know bob yet) and
+// says so; bob accepts a proposal with agentchat_accept. Everything else
+// is PASS.
 type meshModel struct {
 	mu      sync.Mutex
 	prompts map[string][]string // agent -> every user prompt, in order
@@ -84,7 +86,7 @@ func (m *meshModel) handle(w http.ResponseWriter, r *http.Request) {
 		out = text("hi all, I am bob and I review code")
 	case who[1] == "alice" && last.Role == "tool" && strings.Contains(last.Content, `"success":true`):
 		out = text("bob, I sent you a proposal")
-	case who[1] == "alice" && (last.Role == "tool" || bobIDRe.MatchString(newPart(prompt))):
+	case who[1] == "alice" && (last.Role == "tool" || bobIDRe.MatchString(prompt) && !proposed(prompt)):
 		if last.Role == "tool" {
 			time.Sleep(2 * time.Second) // the node does not know bob yet: try again
 		}
@@ -94,6 +96,17 @@ func (m *meshModel) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// proposed reports whether the transcript in a prompt shows a proposal
+// that went through.
+func proposed(prompt string) bool {
+	for _, line := range strings.Split(prompt, "\n") {
+		if strings.Contains(line, "you called agentchat_propose") && strings.Contains(line, `"success":true`) {
+			return true
+		}
+	}
+	return false
 }
 
 // newPart is the part of a prompt after "New messages:".
