@@ -68,10 +68,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		s.log.Info("session ended", "session", s.num, "reason", state.EndedBy, "err", err)
 	}()
 
-	sctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Guards.Timeout))
-	if cfg.Guards.Timeout < 0 {
-		sctx, cancel = context.WithCancel(ctx)
-	}
+	sctx, cancel := withLimit(ctx, time.Duration(cfg.Guards.Timeout))
 	defer cancel()
 	err = s.run(sctx)
 	switch {
@@ -81,6 +78,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return &EndError{Reason: EndTimeout, Detail: fmt.Sprintf("session ran %s", time.Duration(cfg.Guards.Timeout))}
 	}
 	return err
+}
+
+// withLimit bounds ctx by d, or only makes it cancelable when the guard
+// is off (d <= 0).
+func withLimit(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // endReason is session.json's ended_by for Run's result.
@@ -156,10 +162,7 @@ func (s *session) turn(ctx context.Context, fresh []Entry) error {
 	for _, e := range fresh {
 		s.record(e)
 	}
-	tctx, cancel := context.WithTimeout(ctx, time.Duration(s.cfg.Guards.Stall))
-	if s.cfg.Guards.Stall < 0 {
-		tctx, cancel = context.WithCancel(ctx)
-	}
+	tctx, cancel := withLimit(ctx, time.Duration(s.cfg.Guards.Stall))
 	defer cancel()
 	reply, err := s.cfg.Backend.Turn(tctx, t, s.tools)
 	if serr := s.g.spend(reply.Tokens); serr != nil {
