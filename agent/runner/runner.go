@@ -182,16 +182,18 @@ func (s *session) turn(ctx context.Context, fresh []Entry) error {
 	if err := s.g.send(); err != nil {
 		return err
 	}
+	// Recorded before it is sent: a session stopped while the send is in
+	// flight still remembers it (a failure is noted after).
+	s.record(Entry{Kind: KindOut, To: target, Content: text})
 	out, isErr, err := s.tools.call(ctx, sendTool, map[string]any{"target": target, "message": text})
 	if err != nil {
+		s.record(Entry{Kind: KindTool, To: sendTool, Content: "the send to " + target + " may have failed: " + err.Error()})
 		return err
 	}
 	if isErr {
 		s.log.Warn("send failed", "target", target, "err", out)
-		s.record(Entry{Kind: KindTool, To: sendTool, Content: "send to " + target + " failed: " + out})
-		return nil
+		s.record(Entry{Kind: KindTool, To: sendTool, Content: "the send to " + target + " failed: " + out})
 	}
-	s.record(Entry{Kind: KindOut, To: target, Content: text})
 	return nil
 }
 

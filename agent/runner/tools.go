@@ -59,11 +59,13 @@ func openToolbox(ctx context.Context, srv *mcp.Server, g *guards, record func(En
 		_ = srv.Run(runCtx, inR, outW)
 		_ = outW.Close()
 	})
+	// The end of the input ends the server (and the calls still running);
+	// canceling it first would make the SDK log the end as an error.
 	stop := func() {
 		_ = inW.Close()
-		cancel()
-		wg.Wait()
 		_ = outR.Close()
+		wg.Wait()
+		cancel()
 	}
 	cs, err := sdk.NewClient(&sdk.Implementation{Name: "agentchat-runner", Version: "1"}, nil).
 		Connect(ctx, &sdk.IOTransport{Reader: outR, Writer: inW}, nil)
