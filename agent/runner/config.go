@@ -123,5 +123,9 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// AgentDir is an agent's state directory under home (PROTOCOL.md §23).
-func AgentDir(home, name string) string { return filepath.Join(home, ".agentchat", "agents", name) }
+// AgentsDir holds the agents' state directories under home (PROTOCOL.md
+// §23: ~/.agentchat/agents).
+func AgentsDir(home string) string { return filepath.Join(home, ".agentchat", "agents") }
+
+// AgentDir is an agent's state directory under home.
+func AgentDir(home, name string) string { return filepath.Join(AgentsDir(home), name) }

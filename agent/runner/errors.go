@@ -25,8 +25,8 @@ func (e *EndError) Error() string {
 	return fmt.Sprintf("session ended by %s guard: %s", e.Reason, e.Detail)
 }
 
-// The reasons a guard ends a session, as session.json's ended_by records
-// them.
+// How a session ended, as session.json's ended_by records it: a guard's
+// reason, or one of the last three.
 const (
 	EndBudget  = "budget"
 	EndSends   = "max-sends"

@@ -59,7 +59,7 @@ type Agent struct {
 // Agents reads the state of every agent under home's agents directory,
 // sorted by name. Directories without a state.json are skipped.
 func Agents(home string) ([]Agent, error) {
-	base := filepath.Dir(runner.AgentDir(home, "x"))
+	base := runner.AgentsDir(home)
 	entries, err := os.ReadDir(base)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
