@@ -42,6 +42,9 @@ func (s *Supervisor) newAgent(spec runner.Spec) (*agent, error) {
 	if err := runner.WriteFileAtomic(filepath.Join(dir, specFile), append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("write %s: %w", specFile, err)
 	}
+	if pid := livePid(filepath.Join(dir, pidFile)); pid > 0 && pid != os.Getpid() {
+		return nil, fmt.Errorf("%w: agent %s is already supervised by pid %d", ErrBusy, spec.Name, pid)
+	}
 	if err := runner.WriteFileAtomic(filepath.Join(dir, pidFile), []byte(strconv.Itoa(os.Getpid()))); err != nil {
 		return nil, fmt.Errorf("write %s: %w", pidFile, err)
 	}
@@ -229,6 +232,23 @@ func (a *agent) heartbeat() {
 	if err := os.Chtimes(path, now, now); errors.Is(err, os.ErrNotExist) {
 		_ = os.WriteFile(path, nil, 0o600)
 	}
+}
+
+// livePid returns the pid in a pid file if that process is alive, else 0.
+func livePid(path string) int {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(string(data))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil || p.Signal(syscall.Signal(0)) != nil {
+		return 0
+	}
+	return pid
 }
 
 // exitCode is a Wait error's exit code; a signal death is a crash.
