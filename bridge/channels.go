@@ -14,8 +14,12 @@ import (
 type carried struct {
 	topic  *p2p.Topic
 	sub    *p2p.Subscription
-	outSeq uint64                // this node's messages on the channel
+	outSeq uint64                // this node's messages on the channel (publisher goroutine)
 	order  map[string]*originSeq // per origin node: delivery order state
+	// unrouted: the last message found no carrying node while another node
+	// hosts a member; the next ones do not wait PeerWait again.
+	unrouted bool
+	seen     map[string]seqHint // per origin node: the last message the validator accepted
 }
 
 // originSeq restores one origin's order on one channel: next is the seq
@@ -56,7 +60,7 @@ func (b *Bridge) carry(name string) error {
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", name, err)
 	}
-	c := &carried{topic: t, sub: sub, order: map[string]*originSeq{}}
+	c := &carried{topic: t, sub: sub, order: map[string]*originSeq{}, seen: map[string]seqHint{}}
 	b.channels[name] = c
 	b.spawn(func() { b.readChannel(name, c) })
 	return nil
@@ -77,6 +81,7 @@ func (b *Bridge) validateChan(_ context.Context, from string, data []byte) p2p.V
 		b.reject(from, "channel", err)
 		return p2p.Reject
 	}
+	b.noteSeen(f.To, from, env.Epoch, env.Seq)
 	return p2p.Accept
 }
 
@@ -236,6 +241,7 @@ func (b *Bridge) backfill(ctx context.Context, name string, peers []string) {
 			}
 		}
 		b.srv.SeedHistory(name, frames)
+		b.applyHints(name, h.Seqs)
 		got++
 	}
 }
@@ -248,7 +254,13 @@ func (b *Bridge) handleHistory(_ context.Context, _ string, req []byte) ([]byte,
 		return nil, fmt.Errorf("%w: history request", ErrMalformed)
 	}
 	var out historyResponse
-	for _, f := range b.srv.History(r.Channel) {
+	// The hints and the buffer are read together (b.mu orders deliveries),
+	// so the frames hold every delivered message the hints count.
+	b.mu.Lock()
+	out.Seqs = b.hints(r.Channel)
+	frames := b.srv.History(r.Channel)
+	b.mu.Unlock()
+	for _, f := range frames {
 		if f.From != "@server" {
 			out.Frames = append(out.Frames, f)
 		}

@@ -23,6 +23,10 @@ type Config struct {
 	ReorderWait time.Duration
 	// RequestTimeout bounds a DM, history or roster request to a peer.
 	RequestTimeout time.Duration
+	// PeerWait is how long a local channel message waits for a node
+	// carrying its channel when none is subscribed yet but the roster says
+	// another node hosts a member; after that it is counted as lost.
+	PeerWait time.Duration
 }
 
 // DefaultConfig returns settings for nodes on the internet.
@@ -33,6 +37,7 @@ func DefaultConfig() Config {
 		SnapshotEvery:  30 * time.Second,
 		ReorderWait:    5 * time.Second,
 		RequestTimeout: 5 * time.Second,
+		PeerWait:       2 * time.Second,
 	}
 }
 

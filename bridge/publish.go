@@ -37,24 +37,21 @@ func (b *Bridge) publishLoop() {
 	}
 }
 
-// publishMsg sends a local channel message on the channel's topic.
+// publishMsg sends a local channel message on the channel's topic. A
+// message takes the channel's next sequence number only when it is
+// published, so a receiver never waits ReorderWait for a number that was
+// never sent.
 func (b *Bridge) publishMsg(ev node.Event) {
 	b.mu.Lock()
 	c := b.channels[ev.Channel]
-	if c == nil {
-		b.mu.Unlock()
-		return // not carried: no other node serves it through us
-	}
-	c.outSeq++
-	env := chanEnvelope{Epoch: b.epoch, Seq: c.outSeq, Author: toWire(ev.Agent, nil), Frame: ev.Frame}
 	b.mu.Unlock()
-	if len(c.topic.Peers()) == 0 {
-		// No other node carries the channel: signing would be wasted. A
-		// node that subscribes later starts from a later sequence number,
-		// which it does not count as lost, and backfills history.
+	if !b.routed(ev.Channel, c) {
 		return
 	}
-	data, err := marshal(env)
+	b.mu.Lock()
+	seq := c.outSeq + 1
+	b.mu.Unlock()
+	data, err := marshal(chanEnvelope{Epoch: b.epoch, Seq: seq, Author: toWire(ev.Agent, nil), Frame: ev.Frame})
 	if err != nil {
 		b.log.Error("encode channel envelope", "err", err)
 		return
@@ -66,7 +63,11 @@ func (b *Bridge) publishMsg(ev node.Event) {
 		}
 		return
 	}
-	b.count(func(s *Stats) { s.Published++ })
+	b.mu.Lock()
+	c.outSeq = seq // only this goroutine numbers c's messages
+	c.unrouted = false
+	b.stats.Published++
+	b.mu.Unlock()
 }
 
 // publishAgent announces a local agent's current state, or its departure.

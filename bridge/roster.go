@@ -150,6 +150,7 @@ func (b *Bridge) upsert(from string, a agentWire) {
 		n.agents[a.ID] = true
 	}
 	b.mu.Unlock()
+	b.relay(a.Channels)
 }
 
 // applySnapshot makes from's agents exactly those in env.

@@ -88,4 +88,7 @@ type historyRequest struct {
 
 type historyResponse struct {
 	Frames []protocol.MsgFrame `json:"frames"`
+	// Seqs says how far the answering node has each origin's messages on
+	// the channel (seqhint.go); older nodes omit it.
+	Seqs []seqHint `json:"seqs,omitempty"`
 }

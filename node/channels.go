@@ -202,9 +202,15 @@ func (s *Server) handleCreateChannel(c *conn, a *agent, m *protocol.CreateChanne
 	rec := a.record()
 	s.mu.Unlock()
 	c.log().Info("channel created", "channel", m.Channel, "invite_only", m.InviteOnly)
+	// The creator is the channel's first member here: the mesh carries it
+	// from now on, as for a first JOIN, or messages from members on other
+	// nodes would never reach this one. The creator's next frame is read
+	// only after this returns, so nothing it sends precedes the topic.
+	s.fed.Serve(s.ctx, m.Channel)
 	c.sendFrame(&protocol.Joined{Type: protocol.TypeJoined, TS: nowMS(), Channel: m.Channel, Agents: []string{a.at()}})
 	s.fed.Publish(Event{Kind: EventChannelCreated, Agent: rec, Channel: m.Channel,
 		InviteOnly: m.InviteOnly, VerifiedOnly: m.VerifiedOnly})
+	s.fed.Publish(Event{Kind: EventJoin, Agent: rec, Channel: m.Channel}) // the roster lists the creator as a member
 	return nil
 }
 

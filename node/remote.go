@@ -290,6 +290,20 @@ func (s *Server) DeliverChannel(name string, f protocol.MsgFrame, b []byte) {
 	ch.mu.Unlock()
 }
 
+// RemoteMembers counts the agents on other nodes in a channel, as the
+// roster reports them.
+func (s *Server) RemoteMembers(name string) int {
+	s.mu.RLock()
+	ch := s.channels[name]
+	s.mu.RUnlock()
+	if ch == nil {
+		return 0
+	}
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return len(ch.remotes)
+}
+
 // DeliverDirect hands a DM or file chunk from another node to a local agent;
 // false if the agent is not here.
 func (s *Server) DeliverDirect(id string, b []byte) bool {

@@ -1,0 +1,199 @@
+package bridge_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/agentchat/mesh/node"
+	"github.com/agentchat/mesh/testnet"
+)
+
+// startWired is startMesh with a topology.
+func startWired(t *testing.T, n int, topo testnet.Topology, tune func(i int, cfg *testnet.NodeConfig)) *testnet.Net {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	net, err := testnet.Start(ctx, testnet.Options{Nodes: n, Dir: t.TempDir(), Topology: topo, Tune: tune,
+		Logger: slog.New(slog.NewTextHandler(newCleanupWriter(t), &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		require.NoError(t, net.Close())
+		cancel()
+	})
+	return net
+}
+
+// joinWhenKnown JOINs channel, retrying while the node has not heard of it.
+func joinWhenKnown(t *testing.T, a *testnet.Agent, channel string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		require.NoError(t, a.Send(map[string]any{"type": "JOIN", "channel": channel}))
+		f, err := a.Next(ctxFor(t, 10*time.Second), "JOINED", "ERROR")
+		require.NoError(t, err)
+		if f.Type == "JOINED" {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "%s never reached %s's node: %s", channel, a.Name, f.Raw)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A channel made with CREATE_CHANNEL is carried by the creator's node (and
+// by the nodes between it and a remote member), so messages flow both ways
+// at once. ReorderWait is long here: a message held behind a sequence gap
+// (an unpublished message that consumed a number) would miss the deadline.
+func TestCreatedChannelCarriesBothWays(t *testing.T) {
+	for _, topo := range []testnet.Topology{testnet.Full, testnet.Line} {
+		t.Run(string(topo), func(t *testing.T) {
+			net := startWired(t, 3, topo, func(_ int, cfg *testnet.NodeConfig) {
+				cfg.Node.RateLimits = false
+				cfg.Bridge.ReorderWait = time.Minute
+			})
+			a := connect(t, net, 0, "alice", newKey(t))
+			b := connect(t, net, 2, "bob", newKey(t))
+			require.NoError(t, a.Send(map[string]any{"type": "CREATE_CHANNEL", "channel": "#x"}))
+			_, err := a.Next(ctxFor(t, 10*time.Second), "JOINED")
+			require.NoError(t, err)
+			// Sent before any other node has a member: published or not
+			// (depending on whether a relay subscribed yet), it must not
+			// hold up the messages after it.
+			require.NoError(t, a.Send(map[string]any{"type": "MSG", "to": "#x", "content": "early"}))
+
+			joinWhenKnown(t, b, "#x")
+			waitListed(t, b, "#x", a.ID)
+			sent := time.Now()
+			require.NoError(t, b.Send(map[string]any{"type": "MSG", "to": "#x", "content": "hi alice"}))
+			expectMsgWithin(t, a, "hi alice", 10*time.Second)
+			t.Logf("bob -> alice in %s", time.Since(sent))
+
+			sent = time.Now()
+			require.NoError(t, a.Send(map[string]any{"type": "MSG", "to": "#x", "content": "hi bob"}))
+			expectMsgWithin(t, b, "hi bob", 10*time.Second)
+			t.Logf("alice -> bob in %s", time.Since(sent))
+
+			for i, nd := range net.Nodes {
+				require.Zero(t, nd.Bridge.Stats().Lost, "node %d counted lost messages", i)
+			}
+			for _, i := range []int{0, 2} { // counted just after the publish returns
+				require.Eventually(t, func() bool { return net.Nodes[i].Bridge.Stats().Published > 0 },
+					5*time.Second, 10*time.Millisecond, "node %d published nothing", i)
+			}
+		})
+	}
+}
+
+// A channel message that no node carrying the channel can take while the
+// roster says another node hosts a member is counted as lost, not dropped
+// silently (one with no remote member anywhere costs nothing: see
+// TestCreatedChannelCarriesBothWays). The lost message takes no sequence
+// number: a node that starts carrying the channel later gets the next
+// message at once, not after ReorderWait.
+func TestUnroutableChannelMessageIsCounted(t *testing.T) {
+	tune := func(_ int, cfg *testnet.NodeConfig) {
+		cfg.Node.RateLimits = false
+		cfg.Bridge.PeerWait = 200 * time.Millisecond
+		cfg.Bridge.ReorderWait = time.Minute
+	}
+	net := startWired(t, 1, testnet.Full, tune)
+	nd := net.Nodes[0]
+	a := connect(t, net, 0, "alice", newKey(t))
+	require.NoError(t, a.Send(map[string]any{"type": "CREATE_CHANNEL", "channel": "#x"}))
+	_, err := a.Next(ctxFor(t, 10*time.Second), "JOINED")
+	require.NoError(t, err)
+
+	// A member on a node this one cannot reach.
+	const far = "00000000000000aa"
+	farNode := "12D3KooWUnreachableNodeForTheTest"
+	require.NoError(t, nd.Server.UpsertRemote(node.RemoteAgent{Node: farNode,
+		Record: node.AgentRecord{ID: far, Name: "far"}, Channels: []string{"#x"}}))
+	require.NoError(t, a.Send(map[string]any{"type": "MSG", "to": "#x", "content": "to far"}))
+	deadline := time.Now().Add(10 * time.Second)
+	for nd.Bridge.Stats().Lost == 0 {
+		require.True(t, time.Now().Before(deadline), "the unroutable message was not counted: %+v", nd.Bridge.Stats())
+		time.Sleep(20 * time.Millisecond)
+	}
+	st := nd.Bridge.Stats()
+	require.Equal(t, uint64(1), st.Lost, "%+v", st)
+	require.Zero(t, st.Published)
+	nd.Server.RemoveRemote(far, farNode)
+
+	// A second node joins the mesh; bob joins #x there.
+	nd2 := startLateNode(t, net, 0, tune)
+	b, err := testnet.Dial(ctxFor(t, 10*time.Second), nd2.WS())
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	_, err = b.Identify(ctxFor(t, 10*time.Second), "bob", newKey(t))
+	require.NoError(t, err)
+	joinWhenKnown(t, b, "#x")
+	waitListed(t, a, "#x", b.ID)
+	require.NoError(t, a.Send(map[string]any{"type": "MSG", "to": "#x", "content": "after"}))
+	expectMsgWithin(t, b, "after", 10*time.Second)
+}
+
+// expectMsgWithin waits up to d for a MSG with the given content.
+func expectMsgWithin(t *testing.T, a *testnet.Agent, content string, d time.Duration) {
+	t.Helper()
+	ctx := ctxFor(t, d)
+	for {
+		f, err := a.Next(ctx, "MSG")
+		require.NoError(t, err, "waiting %s for %q at %s", d, content, a.Name)
+		if f.String("content") == content {
+			return
+		}
+	}
+}
+
+// startLateNode starts one more node dialing node i of net, closed with
+// the test.
+func startLateNode(t *testing.T, net *testnet.Net, i int, tune func(int, *testnet.NodeConfig)) *testnet.Node {
+	t.Helper()
+	cfg := testnet.LocalNodeConfig(t.TempDir())
+	tune(len(net.Nodes), &cfg)
+	cfg.P2P.Peers = net.Nodes[i].Host.Addrs()
+	ctx, cancel := context.WithCancel(context.Background())
+	nd, err := testnet.StartNode(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		require.NoError(t, nd.Close())
+		cancel()
+	})
+	return nd
+}
+
+// A node that starts carrying a channel in the middle of an origin's
+// sequence starts that origin where the fetched history ends, so the next
+// message is delivered at once, not after ReorderWait.
+func TestLateCarrierStartsWhereHistoryEnds(t *testing.T) {
+	tune := func(_ int, cfg *testnet.NodeConfig) {
+		cfg.Node.RateLimits = false
+		cfg.Bridge.ReorderWait = time.Minute
+	}
+	net := startWired(t, 2, testnet.Full, tune)
+	a := connect(t, net, 0, "alice", newKey(t))
+	c := connect(t, net, 1, "carol", newKey(t))
+	require.NoError(t, a.Send(map[string]any{"type": "CREATE_CHANNEL", "channel": "#x"}))
+	_, err := a.Next(ctxFor(t, 10*time.Second), "JOINED")
+	require.NoError(t, err)
+	joinWhenKnown(t, c, "#x")
+	waitListed(t, a, "#x", c.ID)
+	for _, m := range []string{"m1", "m2", "m3"} {
+		require.NoError(t, a.Send(map[string]any{"type": "MSG", "to": "#x", "content": m}))
+		expectMsgWithin(t, c, m, 10*time.Second)
+	}
+
+	late := startLateNode(t, net, 1, tune)
+	b, err := testnet.Dial(ctxFor(t, 10*time.Second), late.WS())
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	_, err = b.Identify(ctxFor(t, 10*time.Second), "bob", newKey(t))
+	require.NoError(t, err)
+	joinWhenKnown(t, b, "#x")
+	waitListed(t, a, "#x", b.ID)
+	require.NoError(t, a.Send(map[string]any{"type": "MSG", "to": "#x", "content": "m4"}))
+	expectMsgWithin(t, b, "m4", 10*time.Second)
+	require.Zero(t, late.Bridge.Stats().Lost)
+}
