@@ -45,6 +45,8 @@ type Bridge struct {
 
 	replicas []*replica // replicated sets; fixed before Run
 
+	lookup lookups // roster fetches for agents not in the roster yet
+
 	proofMu sync.Mutex      // guards proofs; never held with mu
 	proofs  map[string]bool // verified session proofs, by origin|id|sig
 }
@@ -177,10 +179,10 @@ func (b *Bridge) Stats() Stats {
 func (b *Bridge) Publish(ev node.Event) { b.out.push(ev) }
 
 // SendDirect implements node.Federation: the frame goes over a stream to
-// the node hosting agent id. ErrNoRoute means the roster names no such
-// node; a node that cannot be reached or refuses is another error.
+// the node hosting agent id. ErrNoRoute means no node's roster names it
+// (lookup.go); a node that cannot be reached or refuses is another error.
 func (b *Bridge) SendDirect(ctx context.Context, from node.AgentRecord, id string, frame []byte) error {
-	_, host, ok := b.srv.RemoteHost(id)
+	host, ok := b.hostOf(ctx, id)
 	if !ok {
 		return node.ErrNoRoute
 	}

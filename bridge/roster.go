@@ -193,6 +193,12 @@ func (b *Bridge) syncFrom(peer string) {
 	}()
 	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.RequestTimeout)
 	defer cancel()
+	b.fetchRoster(ctx, peer)
+}
+
+// fetchRoster fetches a node's whole roster and applies it, unless deltas
+// newer than the answer arrived meanwhile.
+func (b *Bridge) fetchRoster(ctx context.Context, peer string) {
 	resp, err := b.host.Request(ctx, peer, protoSnapshot, nil)
 	if err != nil {
 		b.log.Debug("roster sync", "peer", short(peer), "err", err)
