@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -30,8 +31,8 @@ func fileCommand() *cli.Command {
 				Usage:     "offer files (and directories) to an agent and send them once accepted",
 				ArgsUsage: "[URL] @AGENT PATH...",
 				Flags: []cli.Flag{agentNameFlag(), optionalIdentityFlag(),
-					&cli.DurationFlag{Name: "timeout", Value: transfer.DefaultReplyTimeout,
-						Usage: "how long to wait for the receiver to accept"}},
+					&cli.DurationFlag{Name: "timeout", Value: defaultFileSendTimeout,
+						Usage: "give up after this long: connecting, waiting for the receiver to accept, sending and waiting for its ack"}},
 				Action: fileSendAction,
 			},
 			{
@@ -66,25 +67,45 @@ func fileSendAction(c *cli.Context) error {
 			return err
 		}
 	}
+	timeout := c.Duration("timeout")
+	if timeout <= 0 {
+		return fmt.Errorf("--timeout must be positive, not %s", timeout)
+	}
+	// The whole transfer is bounded, not only each wait: a receiver that
+	// accepts and then falls silent ends the command at the same bound.
+	ctx, cancel := context.WithTimeout(c.Context, timeout)
+	defer cancel()
+	c.Context = ctx
 	cl, err := dialNode(c, url, client.Options{})
 	if err != nil {
-		return err
+		return sendTimedOut(ctx, to, timeout, err)
 	}
 	defer cl.Close()
-	s := transfer.NewSender(cl, transfer.SenderConfig{ReplyTimeout: c.Duration("timeout")})
-	ctx, cancel := context.WithCancel(c.Context)
+	s := transfer.NewSender(cl, transfer.SenderConfig{ReplyTimeout: timeout, AckTimeout: timeout})
 	var wg sync.WaitGroup
 	wg.Go(func() { s.Run(ctx) })
 	defer func() {
 		cancel()
 		wg.Wait()
 	}()
-	fmt.Fprintf(c.App.ErrWriter, "Offering %d path(s) to %s as %s\n", len(paths), to, cl.AgentID())
-	res, err := s.Send(c.Context, to, paths)
+	fmt.Fprintf(c.App.ErrWriter, "Offering %d path(s) to %s as %s (giving up after %s)\n", len(paths), to, cl.AgentID(), timeout)
+	res, err := s.Send(ctx, to, paths)
 	if err != nil {
-		return err
+		return sendTimedOut(ctx, to, timeout, err)
 	}
 	return printJSON(c, res)
+}
+
+// defaultFileSendTimeout bounds a file send: long enough for a person to
+// accept, short enough that a receiver that never answers ends the command.
+const defaultFileSendTimeout = 2 * time.Minute
+
+// sendTimedOut says so when err is the command's own bound running out.
+func sendTimedOut(ctx context.Context, to string, timeout time.Duration, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("file send to %s: not done within %s (--timeout): %w", to, timeout, err)
+	}
+	return err
 }
 
 func fileUsage(c *cli.Context) error {

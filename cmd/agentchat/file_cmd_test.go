@@ -1,18 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/agentchat/mesh/agent/client"
 	"github.com/agentchat/mesh/agent/transfer"
 	"github.com/agentchat/mesh/identity"
+	"github.com/agentchat/mesh/protocol"
 )
 
 func TestFileSendAndReceive(t *testing.T) {
@@ -121,4 +125,48 @@ func TestFileReceiveFromFilter(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(dst, "c.txt"))
 	require.NoError(t, err)
 	require.Equal(t, "from carol\n", string(data))
+}
+
+// A receiver that accepts and then never answers (no ack) ends file send
+// within its --timeout, with an error that names the bound.
+func TestFileSendGivesUpWithinTimeout(t *testing.T) {
+	url := clientCmdNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bob, err := client.Dial(ctx, client.Options{URL: url, Name: "bob"})
+	require.NoError(t, err)
+	defer bob.Close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() { // accept every offer, then fall silent
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-bob.Events():
+				if !ok {
+					return
+				}
+				m, isMsg := ev.(*protocol.MsgFrame)
+				var ft struct {
+					FT  string `json:"_ft"`
+					TID string `json:"tid"`
+				}
+				if !isMsg || json.Unmarshal([]byte(m.Content), &ft) != nil || ft.FT != "offer" {
+					continue
+				}
+				accept, _ := json.Marshal(map[string]string{"_ft": "accept", "tid": ft.TID})
+				_ = bob.Send(ctx, m.From, string(accept))
+			}
+		}
+	})
+	src := filepath.Join(t.TempDir(), "a.txt")
+	require.NoError(t, os.WriteFile(src, []byte("alpha\n"), 0o644))
+
+	start := time.Now()
+	_, err = runCLI(t, "file", "send", url, bob.AgentID(), src, "-n", "alice", "--timeout", "3s")
+	took := time.Since(start)
+	require.ErrorContains(t, err, "not done within 3s (--timeout)")
+	require.Less(t, took, 10*time.Second, "file send ran %s past its 3s bound", took)
 }
