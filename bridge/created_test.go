@@ -122,16 +122,23 @@ func TestUnroutableChannelMessageIsCounted(t *testing.T) {
 	nd.Server.RemoveRemote(far, farNode)
 
 	// A second node joins the mesh; bob joins #x there.
-	nd2 := startLateNode(t, net, 0, tune)
-	b, err := testnet.Dial(ctxFor(t, 10*time.Second), nd2.WS())
+	joinLateAndHear(t, startLateNode(t, net, 0, tune), a, "after")
+}
+
+// joinLateAndHear connects bob to node late, joins #x there, and checks
+// that the next message from a reaches him at once.
+func joinLateAndHear(t *testing.T, late *testnet.Node, a *testnet.Agent, content string) {
+	t.Helper()
+	b, err := testnet.Dial(ctxFor(t, 10*time.Second), late.WS())
 	require.NoError(t, err)
 	t.Cleanup(func() { b.Close() })
 	_, err = b.Identify(ctxFor(t, 10*time.Second), "bob", newKey(t))
 	require.NoError(t, err)
 	joinWhenKnown(t, b, "#x")
 	waitListed(t, a, "#x", b.ID)
-	require.NoError(t, a.Send(map[string]any{"type": "MSG", "to": "#x", "content": "after"}))
-	expectMsgWithin(t, b, "after", 10*time.Second)
+	require.NoError(t, a.Send(map[string]any{"type": "MSG", "to": "#x", "content": content}))
+	expectMsgWithin(t, b, content, 10*time.Second)
+	require.Zero(t, late.Bridge.Stats().Lost)
 }
 
 // expectMsgWithin waits up to d for a MSG with the given content.
@@ -185,15 +192,5 @@ func TestLateCarrierStartsWhereHistoryEnds(t *testing.T) {
 		expectMsgWithin(t, c, m, 10*time.Second)
 	}
 
-	late := startLateNode(t, net, 1, tune)
-	b, err := testnet.Dial(ctxFor(t, 10*time.Second), late.WS())
-	require.NoError(t, err)
-	t.Cleanup(func() { b.Close() })
-	_, err = b.Identify(ctxFor(t, 10*time.Second), "bob", newKey(t))
-	require.NoError(t, err)
-	joinWhenKnown(t, b, "#x")
-	waitListed(t, a, "#x", b.ID)
-	require.NoError(t, a.Send(map[string]any{"type": "MSG", "to": "#x", "content": "m4"}))
-	expectMsgWithin(t, b, "m4", 10*time.Second)
-	require.Zero(t, late.Bridge.Stats().Lost)
+	joinLateAndHear(t, startLateNode(t, net, 1, tune), a, "m4")
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -21,15 +20,7 @@ import (
 // test.
 func startMesh(t *testing.T, n int, tune func(i int, cfg *testnet.NodeConfig)) *testnet.Net {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	net, err := testnet.Start(ctx, testnet.Options{Nodes: n, Dir: t.TempDir(), Tune: tune,
-		Logger: slog.New(slog.NewTextHandler(newCleanupWriter(t), &slog.HandlerOptions{Level: slog.LevelInfo}))})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		require.NoError(t, net.Close())
-		cancel()
-	})
-	return net
+	return startWired(t, n, testnet.Full, tune)
 }
 
 func ctxFor(t *testing.T, d time.Duration) context.Context {
