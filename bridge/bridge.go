@@ -46,6 +46,7 @@ type Bridge struct {
 	replicas []*replica // replicated sets; fixed before Run
 
 	lookup lookups // roster fetches for agents not in the roster yet
+	seen   seenSet // what the channel validators accepted, for history hints
 
 	proofMu sync.Mutex      // guards proofs; never held with mu
 	proofs  map[string]bool // verified session proofs, by origin|id|sig

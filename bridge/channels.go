@@ -19,7 +19,7 @@ type carried struct {
 	// unrouted: the last message found no carrying node while another node
 	// hosts a member; the next ones do not wait PeerWait again.
 	unrouted bool
-	seen     map[string]seqHint // per origin node: the last message the validator accepted
+	hinted   map[string]seqHint // per origin node: where history answers say it stood (seqhint.go)
 }
 
 // originSeq restores one origin's order on one channel: next is the seq
@@ -60,7 +60,7 @@ func (b *Bridge) carry(name string) error {
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", name, err)
 	}
-	c := &carried{topic: t, sub: sub, order: map[string]*originSeq{}, seen: map[string]seqHint{}}
+	c := &carried{topic: t, sub: sub, order: map[string]*originSeq{}, hinted: map[string]seqHint{}}
 	b.channels[name] = c
 	b.spawn(func() { b.readChannel(name, c) })
 	return nil
@@ -81,7 +81,7 @@ func (b *Bridge) validateChan(_ context.Context, from string, data []byte) p2p.V
 		b.reject(from, "channel", err)
 		return p2p.Reject
 	}
-	b.noteSeen(f.To, from, env.Epoch, env.Seq)
+	b.seen.note(f.To, from, env.Epoch, env.Seq)
 	return p2p.Accept
 }
 
@@ -130,6 +130,9 @@ func (b *Bridge) order(name string, c *carried, origin string, epoch int64, seq 
 		}
 		st = &originSeq{epoch: epoch, next: 1, pending: map[uint64]inbound{}}
 		c.order[origin] = st
+	}
+	if !st.started && seq > st.next && c.startsAt(origin, epoch, seq) {
+		st.next = seq // what came before was sent before this node listened
 	}
 	switch {
 	case seq < st.next:
