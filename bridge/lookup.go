@@ -90,7 +90,9 @@ func (b *Bridge) refreshRosters(ctx context.Context) bool {
 }
 
 // fetchRosters fetches and applies the roster of every connected node and
-// every node the roster knows, in parallel, each bounded by ctx.
+// every node the roster knows, in parallel, each bounded by ctx. A request
+// that fails is tried once more: a stream can be reset when two nodes that
+// dialed each other drop one of their connections.
 func (b *Bridge) fetchRosters(ctx context.Context) {
 	peers := map[string]bool{}
 	for _, p := range b.host.Peers() {
@@ -103,7 +105,11 @@ func (b *Bridge) fetchRosters(ctx context.Context) {
 	b.mu.Unlock()
 	var wg sync.WaitGroup
 	for p := range peers {
-		wg.Go(func() { b.fetchRoster(ctx, p) })
+		wg.Go(func() {
+			if b.fetchRoster(ctx, p) && ctx.Err() == nil {
+				b.fetchRoster(ctx, p)
+			}
+		})
 	}
 	wg.Wait()
 }

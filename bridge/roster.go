@@ -197,22 +197,23 @@ func (b *Bridge) syncFrom(peer string) {
 }
 
 // fetchRoster fetches a node's whole roster and applies it, unless deltas
-// newer than the answer arrived meanwhile.
-func (b *Bridge) fetchRoster(ctx context.Context, peer string) {
+// newer than the answer arrived meanwhile. It reports whether the request
+// itself failed (a stream reset, no route), not what the answer held.
+func (b *Bridge) fetchRoster(ctx context.Context, peer string) (unreached bool) {
 	resp, err := b.host.Request(ctx, peer, protoSnapshot, nil)
 	if err != nil {
 		b.log.Debug("roster sync", "peer", short(peer), "err", err)
-		return
+		return true
 	}
 	var env rosterEnvelope
 	if err := json.Unmarshal(resp, &env); err != nil {
 		b.reject(peer, "roster sync", err)
-		return
+		return false
 	}
 	for i := range env.Agents {
 		if err := b.verifyCached(peer, &env.Agents[i]); err != nil {
 			b.reject(peer, "roster sync", err)
-			return
+			return false
 		}
 	}
 	b.mu.Lock()
@@ -224,11 +225,12 @@ func (b *Bridge) fetchRoster(ctx context.Context, peer string) {
 	n.lastSeen = time.Now()
 	if env.Seq < n.seq {
 		b.mu.Unlock()
-		return // deltas newer than this answer arrived meanwhile
+		return false // deltas newer than this answer arrived meanwhile
 	}
 	n.seq = env.Seq
 	b.mu.Unlock()
 	b.applySnapshot(peer, env)
+	return false
 }
 
 // handleSnapshot answers a roster sync request with this node's roster.
