@@ -100,10 +100,12 @@ func fileSendAction(c *cli.Context) error {
 // accept, short enough that a receiver that never answers ends the command.
 const defaultFileSendTimeout = 2 * time.Minute
 
-// sendTimedOut says so when err is the command's own bound running out.
+// sendTimedOut says so when err is the command's own bound running out:
+// the error is then a transfer.ErrTimeout, as when one of the transfer's
+// waits runs out first.
 func sendTimedOut(ctx context.Context, to string, timeout time.Duration, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("file send to %s: not done within %s (--timeout): %w", to, timeout, err)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, transfer.ErrTimeout) {
+		return fmt.Errorf("file send to %s: not done within %s (--timeout): %w: %w", to, timeout, transfer.ErrTimeout, err)
 	}
 	return err
 }

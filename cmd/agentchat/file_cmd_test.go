@@ -167,6 +167,7 @@ func TestFileSendGivesUpWithinTimeout(t *testing.T) {
 	start := time.Now()
 	_, err = runCLI(t, "file", "send", url, bob.AgentID(), src, "-n", "alice", "--timeout", "3s")
 	took := time.Since(start)
+	require.ErrorIs(t, err, transfer.ErrTimeout)
 	require.ErrorContains(t, err, "not done within 3s (--timeout)")
 	require.Less(t, took, 10*time.Second, "file send ran %s past its 3s bound", took)
 }
