@@ -65,6 +65,9 @@ func (m *Machine) propose(from Caller, msg *protocol.Proposal, c Courier) *proto
 	if err := checkCaller(from, sp.SigningString(), msg.Sig); err != nil {
 		return err
 	}
+	if strings.TrimPrefix(msg.To, "@") == from.ID {
+		return errSelfDeal
+	}
 	now := m.now()
 	sp.ProposalID = newProposalID(now)
 	sp.From = "@" + from.ID
@@ -124,6 +127,9 @@ func (m *Machine) accept(ctx context.Context, from Caller, msg *protocol.Accept,
 	case p.toID() != from.ID:
 		m.mu.Unlock()
 		return errNotRecipient
+	case sameKey(p.fromPub, from.Pubkey):
+		m.mu.Unlock()
+		return errSelfDeal
 	}
 	p.status = protocol.StatusAccepted // claimed; undone if the stakes fail
 	m.mu.Unlock()
@@ -142,7 +148,9 @@ func (m *Machine) accept(ctx context.Context, from Caller, msg *protocol.Accept,
 		m.mu.Unlock()
 		return escrowError(m, msg.ProposalID, err)
 	}
-	a.AcceptedAt = now
+	// A clock stepped back must not make the receipt unbuildable
+	// (accepted_at before created_at).
+	a.AcceptedAt = max(now, p.signed.CreatedAt)
 	m.mu.Lock()
 	p.accept, p.toPub, p.updatedAt = &a, from.Pubkey, now
 	m.mu.Unlock()
@@ -153,6 +161,18 @@ func (m *Machine) accept(ctx context.Context, from Caller, msg *protocol.Accept,
 	c.Send(strings.TrimPrefix(p.signed.From, "@"), frame)
 	c.Reply(frame)
 	return nil
+}
+
+// sameKey reports whether two PEM texts hold one key. IDs hash the PEM
+// text as sent, so one key can appear under two IDs; a receipt between
+// them would be an agent rating itself.
+func sameKey(a, b string) bool {
+	ka, err := identity.ParsePublicPEM(a)
+	if err != nil {
+		return false
+	}
+	kb, err := identity.ParsePublicPEM(b)
+	return err == nil && ka.Equal(kb)
 }
 
 func stake(p *int64) int64 {

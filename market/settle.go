@@ -63,8 +63,10 @@ func (m *Machine) settle(ctx context.Context, from Caller, id string, o ledger.O
 		m.mu.Unlock()
 		return errNotParty
 	}
-	o.SettledAt = now
 	signed, accept, fromPub, toPub := p.signed, *p.accept, p.fromPub, p.toPub
+	// As at ACCEPT: the receipt needs settled_at >= accepted_at whatever
+	// the clock did.
+	o.SettledAt = max(now, accept.AcceptedAt)
 	m.mu.Unlock()
 
 	r, err := ledger.Build(signed, accept, o, fromPub, toPub, m.cfg.NodeKey)
