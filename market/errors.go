@@ -14,8 +14,8 @@ var (
 	errNotParty     = protocol.Errorf(protocol.CodeInvalidProposal, "NOT_PROPOSAL_PARTY")
 	// errSelfDeal refuses a proposal whose two parties are one agent (one
 	// ID, or one key under two IDs): it could never settle into a receipt.
-	errSelfDeal = protocol.Errorf(protocol.CodeInvalidProposal, "SELF_PROPOSAL")
-	errUnavailable  = protocol.Errorf(protocol.CodeInvalidMsg, "Marketplace operation not supported on this node")
-	errStore        = protocol.Errorf(protocol.CodeInvalidMsg, "Settlement could not be stored; try again")
-	errUnreachable  = protocol.Errorf(protocol.CodeInvalidMsg, "The node holding this proposal cannot be reached; try again")
+	errSelfDeal    = protocol.Errorf(protocol.CodeInvalidProposal, "SELF_PROPOSAL")
+	errUnavailable = protocol.Errorf(protocol.CodeInvalidMsg, "Marketplace operation not supported on this node")
+	errStore       = protocol.Errorf(protocol.CodeInvalidMsg, "Settlement could not be stored; try again")
+	errUnreachable = protocol.Errorf(protocol.CodeInvalidMsg, "The node holding this proposal cannot be reached; try again")
 )
