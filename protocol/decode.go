@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"strconv"
 )
 
@@ -116,15 +117,28 @@ func (f fields) optNum(key, text string) (*float64, *Error) {
 // maxSafeInt is 2^53-1, JavaScript's Number.MAX_SAFE_INTEGER.
 const maxSafeInt = 1<<53 - 1
 
-// stake returns an optional non-negative integer elo_stake (§5).
+// textStakeRange answers an integral elo_stake above maxSafeInt, the
+// largest integer a JavaScript client holds exactly (the signing strings
+// print stakes as JavaScript does). A number like 1e18 is an integer in
+// JSON and in JavaScript, so "not an integer" would be wrong; the answer
+// names the limit instead.
+const textStakeRange = "elo_stake must be at most 9007199254740991"
+
+// stake returns an optional non-negative integer elo_stake (§5), at most
+// maxSafeInt. PROPOSAL and ACCEPT share it, so both answer alike.
 func (f fields) stake() (*int64, *Error) {
 	const text = "elo_stake must be a non-negative integer"
 	if f.kind("elo_stake") == kindAbsent {
 		return nil, nil
 	}
 	v, ok := f.num("elo_stake")
-	if !ok || v < 0 || v != float64(int64(v)) || v > maxSafeInt {
+	switch {
+	case !ok && f.kind("elo_stake") == kindNumber && f["elo_stake"][0] != '-':
+		return nil, Errorf(CodeInvalidMsg, "%s", textStakeRange) // beyond float64: 1e400
+	case !ok || v < 0 || v != math.Trunc(v):
 		return nil, Errorf(CodeInvalidMsg, text)
+	case v > maxSafeInt:
+		return nil, Errorf(CodeInvalidMsg, "%s", textStakeRange)
 	}
 	n := int64(v)
 	return &n, nil
