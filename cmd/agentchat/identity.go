@@ -13,8 +13,10 @@ import (
 	"github.com/agentchat/mesh/identity"
 )
 
+// identityFileFlag is --identity/-i, as every other command takes it; the
+// earlier --file/-f stays an alias.
 func identityFileFlag() cli.Flag {
-	return &cli.StringFlag{Name: "file", Aliases: []string{"f"}, Value: identity.DefaultPath(),
+	return &cli.StringFlag{Name: "identity", Aliases: []string{"i", "file", "f"}, Value: identity.DefaultPath(),
 		Usage: "identity `FILE`", EnvVars: env("IDENTITY")}
 }
 
@@ -63,7 +65,7 @@ func identityCommand() *cli.Command {
 }
 
 func identityNew(c *cli.Context) error {
-	path := c.String("file")
+	path := c.String("identity")
 	if _, err := os.Stat(path); err == nil && !c.Bool("force") {
 		return fmt.Errorf("%s already exists (use --force to replace it)", path)
 	}
@@ -79,7 +81,7 @@ func identityNew(c *cli.Context) error {
 }
 
 func identityShow(c *cli.Context) error {
-	f, err := identity.LoadFile(c.String("file"))
+	f, err := identity.LoadFile(c.String("identity"))
 	if err != nil {
 		return err
 	}
@@ -105,7 +107,7 @@ func identityShow(c *cli.Context) error {
 }
 
 func identityRotate(c *cli.Context) error {
-	path := c.String("file")
+	path := c.String("identity")
 	f, err := identity.LoadFile(path)
 	if err != nil {
 		return err
@@ -122,7 +124,7 @@ func identityRotate(c *cli.Context) error {
 }
 
 func identityRevoke(c *cli.Context) error {
-	f, err := identity.LoadFile(c.String("file"))
+	f, err := identity.LoadFile(c.String("identity"))
 	if err != nil {
 		return err
 	}
@@ -151,9 +153,9 @@ func identityVerify(c *cli.Context) error {
 		fmt.Fprintf(c.App.Writer, "valid revocation of @%s (%s) at %s\n", r.AgentID, r.Reason, r.Timestamp)
 		return nil
 	}
-	f, err := identity.LoadFile(c.String("file"))
+	f, err := identity.LoadFile(c.String("identity"))
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no identity at %s (create one with: agentchat identity new)", c.String("file"))
+		return fmt.Errorf("no identity at %s (create one with: agentchat identity new)", c.String("identity"))
 	}
 	if err != nil {
 		return err

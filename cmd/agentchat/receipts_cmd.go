@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -200,11 +202,7 @@ func receiptsVerify(c *cli.Context) error {
 	}
 	rep, _ := ledger.VerifyBundle(b)
 	printReport(c.App.Writer, rep)
-	if !rep.OK() {
-		return cli.Exit(fmt.Sprintf("%d bad receipt(s), %d bad checkpoint(s), %d bad identity record(s)",
-			len(rep.Bad), len(rep.BadCheckpoints), len(rep.BadIdentities)), 1)
-	}
-	return nil
+	return badReport(rep)
 }
 
 // printReport prints the per-agent table and every bad entry with its reason.
@@ -242,6 +240,7 @@ func receiptsImport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	var rep ledger.Report
 	if c.String("node") != "" {
 		base, err := httpBase(c.String("node"))
 		if err != nil {
@@ -251,19 +250,36 @@ func receiptsImport(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		_, err = c.App.Writer.Write(append(bytes.TrimSpace(out), '\n'))
-		return err
+		if err := json.Unmarshal(out, &rep); err != nil {
+			return fmt.Errorf("import: the node's answer is not a report: %w", err)
+		}
+	} else {
+		b, err := ledger.DecodeBundle(data)
+		if err != nil {
+			return err
+		}
+		store, done, err := openStore(c.Context, c.String("data-dir"))
+		if err != nil {
+			return err
+		}
+		defer done()
+		rep, err = store.Import(c.Context, b)
+		if err != nil && !errors.Is(err, ledger.ErrBadBundle) {
+			printReport(c.App.Writer, rep)
+			return err
+		}
 	}
-	b, err := ledger.DecodeBundle(data)
-	if err != nil {
-		return err
-	}
-	store, done, err := openStore(c.Context, c.String("data-dir"))
-	if err != nil {
-		return err
-	}
-	defer done()
-	rep, err := store.Import(c.Context, b)
 	printReport(c.App.Writer, rep)
-	return err
+	return badReport(rep)
+}
+
+// badReport is the exit of verify and import: nil when every receipt and
+// checkpoint verified, else exit status 1 with the counts (printReport has
+// named each bad receipt and why).
+func badReport(rep ledger.Report) error {
+	if rep.OK() {
+		return nil
+	}
+	return cli.Exit(fmt.Sprintf("%d bad receipt(s), %d bad checkpoint(s), %d bad identity record(s)",
+		len(rep.Bad), len(rep.BadCheckpoints), len(rep.BadIdentities)), 1)
 }

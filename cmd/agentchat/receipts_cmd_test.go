@@ -90,6 +90,17 @@ func TestReceiptsExportVerifyImport(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, out, "BAD receipt prop_")
 
+	// Issue 11.8: import of a bundle with a bad receipt exits non-zero and
+	// names it, into a running node and into a stopped node's data dir.
+	out, err = run(t, "receipts", "import", bad, "--node", n.WS())
+	require.Error(t, err, out)
+	require.Contains(t, err.Error(), "1 bad receipt(s)")
+	require.Contains(t, out, "BAD receipt prop_")
+	out, err = run(t, "receipts", "import", bad, "--data-dir", t.TempDir())
+	require.Error(t, err, out)
+	require.Contains(t, err.Error(), "1 bad receipt(s)")
+	require.Contains(t, out, "BAD receipt prop_")
+
 	// A node outside the mesh learns the receipt from the bundle.
 	other := t.TempDir()
 	out, err = run(t, "receipts", "import", path, "--data-dir", other)
