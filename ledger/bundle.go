@@ -11,10 +11,6 @@ import (
 // BundleVersion is the only bundle format version this package handles.
 const BundleVersion = 1
 
-// maxProofLen bounds an inclusion proof: one hash per tree level of a log
-// of at most 2^63 records.
-const maxProofLen = 64
-
 // Bundle is a portable set of receipts with the evidence that each was
 // logged by the node that countersigned it: the nodes' checkpoints, and per
 // receipt its record number in that node's log and an inclusion proof.
@@ -95,9 +91,10 @@ type bundleWire struct {
 }
 
 // DecodeBundle parses a bundle in JSON strictly: unknown members, trailing
-// data, another version, a malformed receipt, a negative index or an
-// over-long proof are errors wrapping ErrMalformed that name the entry.
-// Signatures and proofs are checked by VerifyBundle.
+// data, another version, a malformed receipt, or a bundle over the limits
+// of limits.go (entries, checkpoints, declared log sizes, indexes, proof
+// lengths, proof checks) are errors wrapping ErrMalformed that name the
+// entry or checkpoint. Signatures and proofs are checked by VerifyBundle.
 func DecodeBundle(data []byte) (*Bundle, error) {
 	var w bundleWire
 	if err := decodeStrict(data, &w); err != nil {
@@ -105,6 +102,9 @@ func DecodeBundle(data []byte) (*Bundle, error) {
 	}
 	if w.Version != BundleVersion {
 		return nil, fmt.Errorf("decode bundle: %w: unsupported bundle version %d", ErrMalformed, w.Version)
+	}
+	if len(w.Entries) > MaxBundleEntries {
+		return nil, fmt.Errorf("decode bundle: %w: %d entries, more than the limit of %d", ErrMalformed, len(w.Entries), MaxBundleEntries)
 	}
 	b := &Bundle{Version: w.Version, Checkpoints: w.Checkpoints, Entries: make([]BundleEntry, len(w.Entries)),
 		Identities: normalizeIdentities(w.Identities)}
@@ -117,9 +117,9 @@ func DecodeBundle(data []byte) (*Bundle, error) {
 		if err := e.Receipt.validate(); err != nil {
 			return nil, fmt.Errorf("decode bundle: entry %d: receipt: %w", i, err)
 		}
-		if e.Index < 0 || len(e.Proof) > maxProofLen {
-			return nil, fmt.Errorf("decode bundle: entry %d: %w: bad index or proof length", i, ErrMalformed)
-		}
+	}
+	if err := b.bounds(); err != nil {
+		return nil, fmt.Errorf("decode bundle: %w", err)
 	}
 	return b, nil
 }
@@ -144,6 +144,9 @@ func (b *Bundle) Encode() ([]byte, error) {
 // wraps ErrBadBundle and the report lists what failed and why, so a command
 // can print the report and exit non-zero.
 func VerifyBundle(b *Bundle) (Report, error) {
+	if err := b.bounds(); err != nil {
+		return Report{Entries: len(b.Entries)}, fmt.Errorf("verify bundle: %w", err)
+	}
 	rep, _, _ := verifyBundle(b)
 	if rep.Table == nil {
 		return rep, fmt.Errorf("verify bundle: %w: unsupported bundle version %d", ErrMalformed, b.Version)
@@ -254,9 +257,10 @@ func checkEntry(e *BundleEntry, cps []*Checkpoint) (*Checkpoint, error) {
 	if len(cps) == 0 {
 		return nil, fmt.Errorf("receipt %q: %w: no valid checkpoint by node %.16s…", e.Receipt.ID(), ErrNoProof, e.Receipt.NodePubkey)
 	}
+	leaf := tlog.RecordHash(e.Receipt.CanonicalJSON()) // once, not per checkpoint
 	var last error
 	for _, cp := range cps {
-		err := cp.CheckInclusion(&e.Receipt, e.Index, e.Proof)
+		err := cp.checkLeaf(e.Receipt.NodePubkey, e.Index, e.Proof, leaf)
 		if err == nil {
 			return cp, nil
 		}

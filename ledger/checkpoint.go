@@ -70,6 +70,9 @@ func VerifyCheckpoint(c *Checkpoint) error {
 	if c.Size < 0 || c.Timestamp < 0 {
 		return fmt.Errorf("%w: negative size or timestamp", ErrBadCheckpoint)
 	}
+	if c.Size > MaxLogSize {
+		return fmt.Errorf("%w: a log of %d records is over the limit of %d", ErrBadCheckpoint, c.Size, int64(MaxLogSize))
+	}
 	key, _ := hex.DecodeString(c.NodePubkey)
 	sig, ok := decodeNodeSig(c.Sig)
 	if !ok || !ed25519.Verify(key, c.SigningBytes(), sig) {
@@ -83,13 +86,23 @@ func VerifyCheckpoint(c *Checkpoint) error {
 // verify c's signature (VerifyCheckpoint) or r (Verify). Errors wrap
 // ErrBadProof.
 func (c *Checkpoint) CheckInclusion(r *Receipt, index int64, proof tlog.RecordProof) error {
-	if r.NodePubkey != c.NodePubkey {
-		return fmt.Errorf("%w: checkpoint is by node %.16s…, receipt by %.16s…", ErrBadProof, c.NodePubkey, r.NodePubkey)
+	return c.checkLeaf(r.NodePubkey, index, proof, tlog.RecordHash(r.CanonicalJSON()))
+}
+
+// checkLeaf is CheckInclusion for a receipt by node whose record hash is
+// leaf. A size over MaxLogSize is refused before tlog sees it: its proof
+// walk never ends for a tree of more than 2^62 records.
+func (c *Checkpoint) checkLeaf(node string, index int64, proof tlog.RecordProof, leaf tlog.Hash) error {
+	if node != c.NodePubkey {
+		return fmt.Errorf("%w: checkpoint is by node %.16s…, receipt by %.16s…", ErrBadProof, c.NodePubkey, node)
+	}
+	if c.Size > MaxLogSize || len(proof) > maxProofLen {
+		return fmt.Errorf("%w: log of %d records or proof of %d hashes over the limits", ErrBadProof, c.Size, len(proof))
 	}
 	if index < 0 || index >= c.Size {
 		return fmt.Errorf("%w: index %d outside a log of %d records", ErrBadProof, index, c.Size)
 	}
-	if err := tlog.CheckRecord(proof, c.Size, c.Root, index, tlog.RecordHash(r.CanonicalJSON())); err != nil {
+	if err := tlog.CheckRecord(proof, c.Size, c.Root, index, leaf); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadProof, err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // FuzzDecodeReceipt checks that decoding never panics and that decoding and
@@ -46,14 +47,22 @@ func FuzzDecodeReceipt(f *testing.F) {
 }
 
 // FuzzDecodeBundle checks that bundle decoding and verification never
-// panic and that a decodable bundle survives an encode/decode round trip
-// with the same verification outcome.
+// panic or run long, and that a decodable bundle survives an encode/decode
+// round trip (verification is a function of the bundle, so the copy would
+// verify alike). The seeds are small — two entries by two nodes — since
+// each valid execution checks every signature; a bigger seed spends the
+// fuzzer's time in signature checks while it minimizes.
 func FuzzDecodeBundle(f *testing.F) {
-	b, _ := twoNodeBundle(f)
+	b, _ := twoNodeBundle(f, 2)
 	js, err := b.Encode()
 	require.NoError(f, err)
 	f.Add(js)
 	f.Add(js[:len(js)-1])
+	huge := *b
+	huge.Checkpoints = []Checkpoint{SignCheckpoint(nodeA, 1<<62+1, tlog.Hash{1}, t0)}
+	hj, err := huge.Encode()
+	require.NoError(f, err)
+	f.Add(hj)
 	for _, s := range []string{"", "null", `{"version":1,"checkpoints":[],"entries":[]}`, `{"version":1,"checkpoints":null,"entries":[{"index":0,"proof":null}]}`} {
 		f.Add([]byte(s))
 	}
@@ -63,14 +72,11 @@ func FuzzDecodeBundle(f *testing.F) {
 			return
 		}
 		rep, verr := VerifyBundle(b)
+		require.Equal(t, verr == nil, rep.OK())
 		enc, err := b.Encode()
 		require.NoError(t, err)
 		b2, err := DecodeBundle(enc)
 		require.NoError(t, err, "encoded bundle must decode: %q", enc)
 		require.Equal(t, b, b2)
-		rep2, verr2 := VerifyBundle(b2)
-		require.Equal(t, verr == nil, verr2 == nil)
-		require.Equal(t, len(rep.Bad), len(rep2.Bad))
-		require.Equal(t, string(rep.Table.Bytes()), string(rep2.Table.Bytes()))
 	})
 }

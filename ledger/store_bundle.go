@@ -21,13 +21,17 @@ type proofRecord struct {
 	Proof      tlog.RecordProof `json:"proof"`
 }
 
-// Import verifies a bundle (VerifyBundle) and stores every good receipt,
+// Import verifies a bundle (VerifyBundle; one over the limits of limits.go
+// is refused whole, wrapping ErrMalformed) and stores every good receipt,
 // keeping the inclusion proof of receipts countersigned by other nodes so
 // that Bundle can pass them on, and every good identity record. Bad entries
 // are skipped and reported; the error wraps ErrBadBundle if there were any,
 // and joins any storage error (a conflict with a stored receipt wraps
 // ErrConflict).
 func (s *Store) Import(ctx context.Context, b *Bundle) (Report, error) {
+	if err := b.bounds(); err != nil {
+		return Report{Entries: len(b.Entries)}, fmt.Errorf("import bundle: %w", err)
+	}
 	rep, good, ids := verifyBundle(b)
 	if rep.Table == nil {
 		return rep, fmt.Errorf("import bundle: %w: unsupported bundle version %d", ErrMalformed, b.Version)
