@@ -61,10 +61,13 @@ type BadIdentity struct {
 // Report is the outcome of VerifyBundle.
 type Report struct {
 	// Entries is len(Bundle.Entries); Receipts the distinct good receipts
-	// folded; Duplicates the good entries dropped as identical copies.
+	// folded; Duplicates the good entries dropped as identical copies;
+	// Unrated how many of the Receipts changed no rating (pair cooldown),
+	// the gap between Settled and Transactions in Ratings.
 	Entries        int             `json:"entries"`
 	Receipts       int             `json:"receipts"`
 	Duplicates     int             `json:"duplicates"`
+	Unrated        int             `json:"unrated"`
 	BadCheckpoints []BadCheckpoint `json:"bad_checkpoints"`
 	Bad            []BadEntry      `json:"bad"`
 	// BadIdentities lists identity records that did not verify; the fold
@@ -244,6 +247,7 @@ func verifyBundle(b *Bundle) (Report, []provenEntry, []IdentityRecord) {
 	}
 	rep.Table = FoldLineage(receipts, LineageOf(ids))
 	rep.Receipts = rep.Table.Receipts()
+	rep.Unrated = rep.Table.Unrated()
 	rep.Ratings = rep.Table.Ratings()
 	return rep, distinct, ids
 }

@@ -103,7 +103,7 @@ func (f *folder) apply(r *Receipt) {
 			c = f.applyDispute(r, from, to)
 		}
 	}
-	f.t.record(r.ID(), c)
+	f.t.record(r.ID(), r.Proposal.From, r.Proposal.To, c)
 }
 
 // parties returns the "@id"s the receipt's proposer and recipient are

@@ -154,7 +154,7 @@ func TestFoldKFactorTransitions(t *testing.T) {
 		require.Equal(t, float64(MinRating), ch.NewRating)
 		require.Equal(t, tc.tx+1, ch.Transactions)
 	}
-	require.Equal(t, Rating{Rating: MinRating, Transactions: 102, Updated: clock}, tab.Get(victim.id))
+	require.Equal(t, Rating{Rating: MinRating, Transactions: 102, Settled: 102, Updated: clock}, tab.Get(victim.id))
 }
 
 func TestFoldPairDiminishingAndCooldown(t *testing.T) {
@@ -201,9 +201,12 @@ func TestFoldPairDiminishingAndCooldown(t *testing.T) {
 			require.Equal(t, tx[p.id], ch.Transactions, "%s transactions of %s", s.id, p.id)
 		}
 	}
-	// Cooldown completions count no transaction: 7 rated of 9.
+	// Cooldown completions count no transaction: 7 rated of 9 settled.
 	require.Equal(t, 7, tab.Get(bob.id).Transactions)
+	require.Equal(t, 9, tab.Get(bob.id).Settled)
 	require.Equal(t, 8, tab.Get(alice.id).Transactions)
+	require.Equal(t, 10, tab.Get(alice.id).Settled)
+	require.Equal(t, 2, tab.Unrated())
 	require.Equal(t, 1200.0+8+4+3+2+2+1+1, tab.Get(bob.id).Rating)
 	// x1: alice (1212) and a new carol, first completion of their pair:
 	// carol E = 1/(1+10^(12/400)) = 0.4827, gain round(32×0.5173) = 17,
@@ -280,11 +283,40 @@ func TestTableBytes(t *testing.T) {
 	if b < a {
 		a, b = b, a
 	}
-	js := `{"ratings":{"` + a + `":{"rating":1208,"transactions":1,"updated":1700000000000},"` +
-		b + `":{"rating":1208,"transactions":1,"updated":1700000000000}},"receipts":[{"proposal_id":"p1","rating_changes":{"` +
+	js := `{"ratings":{"` + a + `":{"rating":1208,"transactions":1,"settled":1,"updated":1700000000000},"` +
+		b + `":{"rating":1208,"transactions":1,"settled":1,"updated":1700000000000}},"receipts":[{"proposal_id":"p1","rating_changes":{"` +
 		alice.id + `":{"oldRating":1200,"newRating":1208,"change":8,"transactions":1},"` + bob.id +
 		`":{"oldRating":1200,"newRating":1208,"change":8,"transactions":1}}}]}`
 	require.Equal(t, js, string(tab.Bytes()))
 	require.Len(t, tab.Ratings(), 2)
 	require.Equal(t, `{"ratings":{},"receipts":[]}`, string(Fold(nil).Bytes()))
+}
+
+// TestFoldFarmingLoopCountsOncePerHour pins issue 18.2: 647 completions
+// between two agents settled seconds apart (a propose/accept/complete
+// loop) are 647 valid receipts but one rated transaction: the pair
+// cooldown of PROTOCOL.md §12.1 step 1. The table says so: 1 counted,
+// 647 settled, 646 unrated — so /reputation and `receipts verify`, which
+// both show it, agree on the number and on why.
+func TestFoldFarmingLoopCountsOncePerHour(t *testing.T) {
+	var rs []Receipt
+	for i := range 647 {
+		from, to := alice, bob
+		if i%2 == 1 {
+			from, to = bob, alice
+		}
+		rs = append(rs, rspec{id: fmt.Sprintf("loop-%03d", i), from: from, to: to, settled: t0 + int64(i)*5000}.unsigned())
+	}
+	tab := Fold(rs)
+	for _, p := range []party{alice, bob} {
+		require.Equal(t, Rating{Rating: 1208, Transactions: 1, Settled: 647, Updated: t0}, tab.Get(p.id))
+	}
+	require.Equal(t, 647, tab.Receipts())
+	require.Equal(t, 646, tab.Unrated())
+	// An hour after the first, the pair's second rated completion.
+	rs = append(rs, rspec{id: "later", settled: t0 + PairCooldownMS}.unsigned())
+	tab = Fold(rs)
+	require.Equal(t, 2, tab.Get(alice.id).Transactions)
+	require.Equal(t, 648, tab.Get(alice.id).Settled)
+	require.Equal(t, 646, tab.Unrated())
 }

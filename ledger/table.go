@@ -9,8 +9,15 @@ import (
 
 // Rating is one agent's standing after a fold.
 type Rating struct {
-	Rating       float64 `json:"rating"`
-	Transactions int     `json:"transactions"`
+	Rating float64 `json:"rating"`
+	// Transactions counts the receipts that changed the agent's rating
+	// (and set its K factor); Settled counts every receipt the agent is a
+	// party to. They differ by the completions within the pair cooldown
+	// (PROTOCOL.md §12.1 step 1), which are valid receipts that rate
+	// nothing: an anti-farming rule, so a loop of completions between two
+	// agents counts once an hour.
+	Transactions int `json:"transactions"`
+	Settled      int `json:"settled"`
 	// Updated is the settled_at (ms) of the last receipt that changed the
 	// agent, 0 if none. The original server stored wall-clock ISO text,
 	// which no fold can reproduce.
@@ -57,6 +64,18 @@ func (t *Table) Changes(proposalID string) (c *RatingChanges, ok bool) {
 // Receipts returns the number of receipts folded (after de-duplication).
 func (t *Table) Receipts() int { return len(t.order) }
 
+// Unrated returns the number of receipts folded that changed no rating
+// (completions within the pair cooldown).
+func (t *Table) Unrated() int {
+	n := 0
+	for _, c := range t.changes {
+		if c == nil {
+			n++
+		}
+	}
+	return n
+}
+
 // Ratings returns every agent that has a receipt, sorted by ID.
 func (t *Table) Ratings() []AgentRating {
 	out := make([]AgentRating, 0, len(t.agents))
@@ -68,7 +87,7 @@ func (t *Table) Ratings() []AgentRating {
 
 // Bytes returns the table's canonical encoding, compact JSON:
 //
-//	{"ratings":{"@id":{"rating":N,"transactions":N,"updated":N},…},
+//	{"ratings":{"@id":{"rating":N,"transactions":N,"settled":N,"updated":N},…},
 //	 "receipts":[{"proposal_id":"…","rating_changes":{…}|null},…]}
 //
 // with agents in ascending byte order of ID, receipts in canonical fold
@@ -86,6 +105,8 @@ func (t *Table) Bytes() []byte {
 		b = append(b, protocol.FormatJSNumber(a.Rating)...)
 		b = append(b, `,"transactions":`...)
 		b = strconv.AppendInt(b, int64(a.Transactions), 10)
+		b = append(b, `,"settled":`...)
+		b = strconv.AppendInt(b, int64(a.Settled), 10)
 		b = append(b, `,"updated":`...)
 		b = strconv.AppendInt(b, a.Updated, 10)
 		b = append(b, '}')
@@ -127,11 +148,7 @@ func (t *Table) agent(id string) Rating {
 // update applies change to agent at time settled: rating floored at
 // MinRating, one more transaction.
 func (t *Table) update(id string, change float64, settled int64) AgentChange {
-	a := t.agents[id]
-	if a == nil {
-		a = &Rating{Rating: InitialRating}
-		t.agents[id] = a
-	}
+	a := t.entry(id)
 	old := a.Rating
 	a.Rating = applyChange(old, change)
 	a.Transactions++
@@ -141,7 +158,21 @@ func (t *Table) update(id string, change float64, settled int64) AgentChange {
 	}}
 }
 
-func (t *Table) record(proposalID string, c *RatingChanges) {
+// record notes a receipt between from and to and its changes (nil: it
+// changed no rating); both parties have settled one more.
+func (t *Table) record(proposalID, from, to string, c *RatingChanges) {
 	t.order = append(t.order, proposalID)
 	t.changes[proposalID] = c
+	t.entry(from).Settled++
+	t.entry(to).Settled++
+}
+
+// entry returns agent id's rating to update, created at InitialRating.
+func (t *Table) entry(id string) *Rating {
+	a := t.agents[id]
+	if a == nil {
+		a = &Rating{Rating: InitialRating}
+		t.agents[id] = a
+	}
+	return a
 }

@@ -22,7 +22,8 @@ const maxIdentityBody = 1 << 20
 
 // Handler serves the ledger over HTTP, next to the node's /health:
 //
-//	GET  /reputation/<id>      an agent's rating, transactions, last update
+//	GET  /reputation/<id>      an agent's rating, transactions (rated receipts),
+//	                           settled (all its receipts), last update
 //	GET  /receipts[?agent=<id>] a bundle of receipts (all, or those the
 //	                           agent's rating depends on)
 //	POST /receipts             import a bundle; only verified receipts are kept
@@ -57,7 +58,7 @@ func (m *Machine) serveReputation(w http.ResponseWriter, r *http.Request) {
 	}
 	rt := m.Rating(id)
 	writeJSON(w, http.StatusOK, map[string]any{"agent_id": id, "rating": rt.Rating,
-		"transactions": rt.Transactions, "updated": rt.Updated})
+		"transactions": rt.Transactions, "settled": rt.Settled, "updated": rt.Updated})
 }
 
 func (m *Machine) serveReceipts(w http.ResponseWriter, r *http.Request) {

@@ -208,12 +208,16 @@ func receiptsVerify(c *cli.Context) error {
 // printReport prints the per-agent table and every bad entry with its reason.
 func printReport(w io.Writer, rep ledger.Report) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "AGENT\tRATING\tTRANSACTIONS")
+	fmt.Fprintln(tw, "AGENT\tRATING\tTRANSACTIONS\tSETTLED")
 	for _, r := range rep.Ratings {
-		fmt.Fprintf(tw, "%s\t%g\t%d\n", r.Agent, r.Rating.Rating, r.Transactions)
+		fmt.Fprintf(tw, "%s\t%g\t%d\t%d\n", r.Agent, r.Rating.Rating, r.Transactions, r.Settled)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d entries, %d receipts verified, %d duplicates\n", rep.Entries, rep.Receipts, rep.Duplicates)
+	if rep.Unrated > 0 {
+		fmt.Fprintf(w, "%d receipts changed no rating: completions within an hour of the pair's last rated one "+
+			"(pair cooldown, PROTOCOL.md §12.1); TRANSACTIONS counts rated receipts, SETTLED all\n", rep.Unrated)
+	}
 	for _, bi := range rep.BadIdentities {
 		fmt.Fprintf(w, "BAD identity record %d: %s\n", bi.Identity, bi.Reason)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/agentchat/mesh/identity"
+	"github.com/agentchat/mesh/ledger"
 	"github.com/agentchat/mesh/protocol"
 	"github.com/agentchat/mesh/testnet"
 )
@@ -108,4 +109,31 @@ func TestReceiptsExportVerifyImport(t *testing.T) {
 	again, err := run(t, "receipts", "export", "--data-dir", other)
 	require.NoError(t, err)
 	require.Contains(t, again, alice)
+}
+
+// TestReceiptsVerifyShowsSettled pins issue 18.2 in the CLI: the table has
+// TRANSACTIONS (rated) and SETTLED (all receipts) and says why they differ.
+func TestReceiptsVerifyShowsSettled(t *testing.T) {
+	cfg := testnet.LocalNodeConfig(t.TempDir())
+	cfg.Market.MinAge = 0
+	n, err := testnet.StartNode(context.Background(), cfg)
+	require.NoError(t, err)
+	defer n.Close()
+	alice, _ := settleOne(t, n.WS())
+	bundle, err := run(t, "receipts", "export", "--node", n.WS())
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "bundle.json")
+	require.NoError(t, os.WriteFile(path, []byte(bundle), 0o600))
+	out, err := run(t, "receipts", "verify", path)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "AGENT              RATING  TRANSACTIONS  SETTLED")
+	require.Regexp(t, "@"+alice+` +1208 +1 +1\n`, out)
+	require.NotContains(t, out, "changed no rating")
+
+	// Completions within the pair cooldown: the report says so.
+	var buf bytes.Buffer
+	printReport(&buf, ledger.Report{Entries: 3, Receipts: 3, Unrated: 2, Ratings: []ledger.AgentRating{
+		{Agent: "@" + alice, Rating: ledger.Rating{Rating: 1208, Transactions: 1, Settled: 3}}}})
+	require.Regexp(t, "@"+alice+` +1208 +1 +3\n`, buf.String())
+	require.Contains(t, buf.String(), "2 receipts changed no rating: completions within an hour of the pair's last rated one")
 }

@@ -1,8 +1,13 @@
+// Tests of issue 18 (marketplace integrity): self-dealing, a clock
+// stepped back, rated vs settled counts.
 package market_test
 
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/agentchat/mesh/identity"
+	"github.com/agentchat/mesh/ledger"
 	"github.com/agentchat/mesh/protocol"
 	"github.com/agentchat/mesh/testnet"
 )
@@ -108,4 +114,51 @@ func TestClockStepBackStillSettles(t *testing.T) {
 	a.complete(t, id)
 	f := a.next(t, "COMPLETE")
 	require.Equal(t, "completed", f.String("status"))
+}
+
+// TestReputationShowsSettledAndRated pins issue 18.2 end to end: three
+// completions of one pair within the hour are three receipts, one rated.
+// /reputation says transactions 1, settled 3; the exported bundle verifies
+// all three and its report agrees (1 counted, 3 settled, 2 unrated).
+func TestReputationShowsSettledAndRated(t *testing.T) {
+	e := start(t, 0)
+	a, b := e.party("alice"), e.party("bob")
+	for range 3 {
+		id := a.propose(t, b, "loop", 0)
+		b.next(t, "PROPOSAL")
+		b.accept(t, id, 0)
+		a.next(t, "ACCEPT")
+		b.next(t, "ACCEPT")
+		a.complete(t, id)
+		a.next(t, "COMPLETE")
+		b.next(t, "COMPLETE")
+	}
+	resp, err := http.Get(e.node.HTTP() + "/reputation/" + a.ID)
+	require.NoError(t, err)
+	var r struct {
+		Rating       float64 `json:"rating"`
+		Transactions int     `json:"transactions"`
+		Settled      int     `json:"settled"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&r))
+	resp.Body.Close()
+	require.Equal(t, 1208.0, r.Rating)
+	require.Equal(t, 1, r.Transactions)
+	require.Equal(t, 3, r.Settled)
+
+	resp, err = http.Get(e.node.HTTP() + "/receipts?agent=" + a.ID)
+	require.NoError(t, err)
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	bundle, err := ledger.DecodeBundle(data)
+	require.NoError(t, err)
+	rep, err := ledger.VerifyBundle(bundle)
+	require.NoError(t, err)
+	require.Equal(t, 3, rep.Receipts)
+	require.Equal(t, 2, rep.Unrated)
+	got := rep.Table.Get(a.at())
+	require.Equal(t, r.Rating, got.Rating)
+	require.Equal(t, r.Transactions, got.Transactions)
+	require.Equal(t, r.Settled, got.Settled)
 }
