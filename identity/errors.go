@@ -23,4 +23,6 @@ var (
 	ErrAgentIDMismatch = errors.New("agent ID does not match public key")
 	// ErrNotRevocation means a notice's type field is not "REVOCATION".
 	ErrNotRevocation = errors.New("not a revocation notice")
+	// ErrBadBan means an operator ban record is not of the required shape.
+	ErrBadBan = errors.New("malformed ban record")
 )

@@ -200,17 +200,26 @@ func (s *Server) adminBan(c *conn, m *protocol.AdminBan) *protocol.Error {
 		s.log.Error("ban", "err", err)
 		return protocol.Errorf(protocol.CodeInvalidMsg, "Could not store the change")
 	}
+	online := s.banOnline(id, reason)
+	s.log.Info("agent banned", "agent", id, "online", online)
+	c.sendFrame(adminResult(kv("action", "ban"), kv("success", true), kv("agentId", "@"+id)))
+	return nil
+}
+
+// banOnline tells agent id, if it is connected here, that it is banned
+// and closes it (§16.2), for ADMIN_BAN and honoured operator bans alike.
+// It reports whether the agent was online.
+func (s *Server) banOnline(id, reason string) bool {
 	s.mu.RLock()
 	target := s.agents[id]
 	s.mu.RUnlock()
-	if target != nil {
-		target.sendFrame(&protocol.Banned{Type: protocol.TypeBanned, TS: nowMS(), Reason: reason})
-		s.disconnect(target)
-		target.closeWith(protocol.CloseNormal, "Banned by admin")
+	if target == nil {
+		return false
 	}
-	s.log.Info("agent banned", "agent", id, "online", target != nil)
-	c.sendFrame(adminResult(kv("action", "ban"), kv("success", true), kv("agentId", "@"+id)))
-	return nil
+	target.sendFrame(&protocol.Banned{Type: protocol.TypeBanned, TS: nowMS(), Reason: reason})
+	s.disconnect(target)
+	target.closeWith(protocol.CloseNormal, "Banned by admin")
+	return true
 }
 
 // adminMotd sets the MOTD, tells every socket, and with kick closes every

@@ -93,7 +93,11 @@ func (s *Server) handleVerifyIdentity(c *conn, m *protocol.VerifyIdentity) *prot
 		c.log().Warn("agent ID held by a different key on the mesh", "agent", id)
 		return protocol.Errorf(protocol.CodeNotAllowed, "Agent ID @%s is held by a different key on another node", id)
 	}
-	if banned, reason := s.access.banned(id); banned {
+	banned, reason := s.access.banned(id)
+	if !banned {
+		banned, reason = s.bans.banned(id) // operators this node honours
+	}
+	if banned {
 		c.sendError(protocol.Errorf(protocol.CodeBanned, "%s", reason))
 		c.closeWith(protocol.CloseNormal, "Banned")
 		return nil

@@ -39,6 +39,14 @@ type Config struct {
 	// Revocations names the revoked agent keys, which fail the challenge;
 	// nil means none are known.
 	Revocations Revocations
+	// HonorBansFrom lists operator keys whose signed ban records
+	// (identity.Ban, gossiped on the mesh) this node enforces like its own
+	// bans. Records signed by Key are always enforced. Empty: bans stay
+	// per node, as ADMIN_BAN's are.
+	HonorBansFrom []ed25519.PublicKey
+	// OnBan, if set, is told of each ban record published at this node
+	// (POST /bans), once durable; the federation gossips it.
+	OnBan func(raw []byte)
 	// HTTP, if set, serves the HTTP requests the node itself does not
 	// (neither an upgrade, /health nor /api/connections), e.g. the ledger.
 	HTTP *http.ServeMux

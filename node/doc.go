@@ -1,8 +1,9 @@
 // Package node is the agentchat websocket server: it accepts agents on one
 // HTTP listener, runs the handshake (IDENTIFY, CHALLENGE, VERIFY_IDENTITY),
 // keeps channels with their replay buffers, presence and nicks, routes chat
-// and direct messages, enforces rate limits, the allowlist and bans, and
-// serves GET /health.
+// and direct messages, enforces rate limits, the allowlist and bans (its
+// own, and the operator-signed ban records of keys it honours, BanSet,
+// which the federation replicates), and serves GET /health and /bans.
 //
 // On the data path it is the first and the last hop: a frame from an agent
 // is read by the node's own RFC 6455 frame reader (wsread.go; gorilla only

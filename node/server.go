@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -34,6 +35,7 @@ type Server struct {
 	parks    atomic.Int64
 	started  time.Time
 	access   *access
+	bans     *BanSet
 	redact   *redactor
 
 	ctx    context.Context // lifetime of the server; set by Run
@@ -96,6 +98,7 @@ func New(cfg Config) (*Server, error) {
 		s.motd = &m
 	}
 	s.access = newAccess(cfg.Store)
+	s.bans = newBanSet(cfg.Store, cfg.Key.Public().(ed25519.PublicKey), cfg.HonorBansFrom, s.banOnline)
 	s.flush = newFlusher(cfg.WriteDelay)
 	s.redact = newRedactor(cfg.Secrets)
 	s.upgrader = websocket.Upgrader{
@@ -156,6 +159,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	s.started = time.Now()
 	if err := s.access.load(s.ctx); err != nil {
+		return err
+	}
+	if err := s.bans.load(s.ctx); err != nil {
 		return err
 	}
 	s.httpSrv = &http.Server{
@@ -259,6 +265,8 @@ func (s *Server) Handler() http.Handler {
 			s.serveHealth(w)
 		case r.Method == http.MethodGet && r.URL.Path == "/api/connections":
 			s.serveConnections(w, r)
+		case r.URL.Path == "/bans" && (r.Method == http.MethodGet || r.Method == http.MethodPost):
+			s.serveBans(w, r)
 		case s.cfg.HTTP != nil && routed(s.cfg.HTTP, r):
 			s.cfg.HTTP.ServeHTTP(w, r)
 		default:

@@ -16,6 +16,11 @@ import (
 	"github.com/agentchat/mesh/p2p"
 )
 
+// bansSet is the replicated set of operator ban records.
+const bansSet = "bans"
+
+var _ bridge.Replica = (*node.BanSet)(nil)
+
 // NodeConfig is everything one full node needs.
 type NodeConfig struct {
 	DataDir string
@@ -83,10 +88,12 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	cfg.Node.Key, cfg.Node.Store, cfg.Node.Logger, cfg.Node.Federation = dd.Key, dd.Store, log, br
 	cfg.Node.Market, cfg.Node.HTTP, cfg.Node.Revocations = marketAdapter{mk}, mk.Handler(), mk
 	cfg.Node.Mesh = func() any { return meshHealth(host, br) }
+	cfg.Node.OnBan = func(raw []byte) { br.Announce(bansSet, raw) }
 	srv, err := node.New(cfg.Node)
 	if err == nil {
 		srvRef.Store(srv)
 		br.Bind(srv)
+		br.Replicate(bansSet, srv.Bans())
 		err = srv.Listen()
 	}
 	if err != nil {

@@ -37,6 +37,7 @@ func newApp() *cli.App {
 			testnetCommand(),
 			benchCommand(),
 			receiptsCommand(),
+			banCommand(),
 			sendCommand(),
 			listenCommand(),
 			channelsCommand(),

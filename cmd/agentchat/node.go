@@ -44,7 +44,8 @@ func nodeFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "trust-proxy", Usage: "take the client IP from X-Forwarded-For", EnvVars: env("TRUST_PROXY")},
 		&cli.IntFlag{Name: "send-queue", Value: d.SendQueue, Usage: "frames queued per agent before it is dropped as a slow consumer", EnvVars: env("SEND_QUEUE")},
 		&cli.DurationFlag{Name: "write-delay", Value: d.WriteDelay, Usage: "let frames for a busy agent gather this long before a write (fewer syscalls, that much more latency; 0: write at once)", EnvVars: env("WRITE_DELAY")},
-		&cli.StringFlag{Name: "admin-key", Usage: "key that authorises the admin operations (allowlist, kick, ban, MOTD, verify)", EnvVars: env("ADMIN_KEY")},
+		&cli.StringFlag{Name: "admin-key", Usage: "key that authorises the admin operations (allowlist, kick, ban, MOTD, verify); bans bind this node only", EnvVars: env("ADMIN_KEY")},
+		&cli.StringSliceFlag{Name: "honor-bans-from", Usage: "also enforce the ban records signed by this operator `KEY` (64 hex, or a PEM or identity file; repeatable)", EnvVars: env("HONOR_BANS_FROM")},
 		&cli.BoolFlag{Name: "allowlist", Usage: "enable the pubkey allowlist", EnvVars: env("ALLOWLIST")},
 		&cli.BoolFlag{Name: "allowlist-strict", Usage: "refuse pubkeys not on the allowlist, and ephemeral agents", EnvVars: env("ALLOWLIST_STRICT")},
 		&cli.BoolFlag{Name: "no-private-channels", Usage: "refuse invite-only channels and INVITE", EnvVars: env("NO_PRIVATE_CHANNELS")},
@@ -72,9 +73,10 @@ func nodeFlags() []cli.Flag {
 
 func nodeCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "node",
-		Usage: "run a node: agents connect to it over websockets, nodes join one libp2p mesh",
-		Flags: nodeFlags(),
+		Name:        "node",
+		Usage:       "run a node: agents connect to it over websockets, nodes join one libp2p mesh",
+		Description: bansHelp,
+		Flags:       nodeFlags(),
 		Action: func(c *cli.Context) error {
 			log, err := newLogger(c)
 			if err != nil {
@@ -128,6 +130,11 @@ func nodeConfig(c *cli.Context) (testnet.NodeConfig, error) {
 	cfg.SendQueue = c.Int("send-queue")
 	cfg.WriteDelay = c.Duration("write-delay")
 	cfg.AdminKey = c.String("admin-key")
+	keys, err := operatorKeys(c.StringSlice("honor-bans-from"))
+	if err != nil {
+		return testnet.NodeConfig{}, err
+	}
+	cfg.HonorBansFrom = keys
 	cfg.Allowlist = c.Bool("allowlist") || c.Bool("allowlist-strict")
 	cfg.AllowlistStrict = c.Bool("allowlist-strict")
 	cfg.PrivateChannels = !c.Bool("no-private-channels")

@@ -1,0 +1,191 @@
+package node
+
+import (
+	"cmp"
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/ipfs/go-datastore"
+	"github.com/ipfs/go-datastore/query"
+
+	"github.com/agentchat/mesh/identity"
+)
+
+// fedBanPrefix holds every valid operator ban record this node has seen,
+// honoured or not, as received: /fedbans/<record id> → JSON. Keeping the
+// ones it does not honour lets the node pass them on to nodes that do.
+var fedBanPrefix = datastore.NewKey("/fedbans")
+
+// BanSet is the mesh's set of operator-signed ban records (identity.Ban).
+// Bans stay per node by design: a record is enforced here only if it is
+// signed by a key this node's operator chose to honour (Config.HonorBansFrom)
+// or by this node's own key. Every valid record is stored and replicated
+// regardless, so that it reaches the nodes that do honour it, including
+// ones that connect later. Its methods are those of the bridge's Replica.
+type BanSet struct {
+	store  datastore.Batching
+	honour map[string]bool // operator key (hex) → enforced here
+	kick   func(agentID, reason string) bool
+
+	mu     sync.RWMutex
+	raw    map[string][]byte                   // record ID → record
+	latest map[string]map[string]*identity.Ban // agent ID → operator → newest record
+}
+
+func newBanSet(store datastore.Batching, own ed25519.PublicKey, honour []ed25519.PublicKey, kick func(agentID, reason string) bool) *BanSet {
+	b := &BanSet{store: store, honour: map[string]bool{hex.EncodeToString(own): true}, kick: kick,
+		raw: map[string][]byte{}, latest: map[string]map[string]*identity.Ban{}}
+	for _, k := range honour {
+		b.honour[hex.EncodeToString(k)] = true
+	}
+	return b
+}
+
+// load reads the stored records (at start; records gossiped meanwhile
+// merge the same way).
+func (b *BanSet) load(ctx context.Context) error {
+	res, err := b.store.Query(ctx, query.Query{Prefix: fedBanPrefix.String()})
+	if err != nil {
+		return fmt.Errorf("load operator bans: %w", err)
+	}
+	defer res.Close()
+	for r := range res.Next() {
+		if r.Error != nil {
+			return fmt.Errorf("load operator bans: %w", r.Error)
+		}
+		rec, err := identity.DecodeBan(r.Value)
+		if err != nil {
+			return fmt.Errorf("load operator ban %s: %w", r.Key, err)
+		}
+		b.mu.Lock()
+		b.insertLocked(rec, r.Value)
+		b.mu.Unlock()
+	}
+	return nil
+}
+
+// Check verifies one encoded record.
+func (b *BanSet) Check(raw []byte) error {
+	_, err := identity.DecodeBan(raw)
+	return err
+}
+
+// IDs lists the records held.
+func (b *BanSet) IDs() []string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	ids := make([]string, 0, len(b.raw))
+	for id := range b.raw {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Get returns the records with these IDs; unknown IDs are skipped.
+func (b *BanSet) Get(_ context.Context, ids []string) [][]byte {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make([][]byte, 0, len(ids))
+	for _, id := range ids {
+		if r, ok := b.raw[id]; ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Add verifies and stores records (durably, before they count) and returns
+// how many were new. A new honoured ban disconnects the agent if it is
+// online here, as ADMIN_BAN does.
+func (b *BanSet) Add(ctx context.Context, raws [][]byte) (int, error) {
+	added := 0
+	for _, raw := range raws {
+		rec, err := identity.DecodeBan(raw)
+		if err != nil {
+			return added, err
+		}
+		id := rec.ID()
+		b.mu.RLock()
+		_, known := b.raw[id]
+		b.mu.RUnlock()
+		if known {
+			continue
+		}
+		raw = rec.Encode() // stored in the canonical encoding
+		key := fedBanPrefix.ChildString(id)
+		if err := b.store.Put(ctx, key, raw); err != nil {
+			return added, fmt.Errorf("store operator ban: %w", err)
+		}
+		if err := b.store.Sync(ctx, key); err != nil {
+			return added, fmt.Errorf("store operator ban: sync: %w", err)
+		}
+		b.mu.Lock()
+		b.insertLocked(rec, raw)
+		b.mu.Unlock()
+		added++
+		if banned, reason := b.banned(rec.AgentID); banned && b.honour[rec.Operator] && b.kick != nil {
+			b.kick(rec.AgentID, reason)
+		}
+	}
+	return added, nil
+}
+
+// insertLocked records rec; the newest record of an operator about an
+// agent decides (equal timestamps: the greater ID, so every node agrees).
+func (b *BanSet) insertLocked(rec *identity.Ban, raw []byte) {
+	b.raw[rec.ID()] = raw
+	ops := b.latest[rec.AgentID]
+	if ops == nil {
+		ops = map[string]*identity.Ban{}
+		b.latest[rec.AgentID] = ops
+	}
+	if cur := ops[rec.Operator]; cur == nil || rec.Timestamp > cur.Timestamp ||
+		(rec.Timestamp == cur.Timestamp && rec.ID() > cur.ID()) {
+		ops[rec.Operator] = rec
+	}
+}
+
+// banned reports whether an honoured operator's newest record about agent
+// is a ban, with its reason.
+func (b *BanSet) banned(agentID string) (bool, string) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for op, rec := range b.latest[agentID] {
+		if b.honour[op] && !rec.Lift {
+			if rec.Reason == "" {
+				return true, "Banned by operator " + op[:16]
+			}
+			return true, rec.Reason
+		}
+	}
+	return false, ""
+}
+
+// Records lists every record held and whether this node enforces it.
+func (b *BanSet) Records() []BanRecord {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make([]BanRecord, 0, len(b.raw))
+	for _, ops := range b.latest {
+		for op, rec := range ops {
+			out = append(out, BanRecord{Ban: *rec, Honoured: b.honour[op]})
+		}
+	}
+	slices.SortFunc(out, func(x, y BanRecord) int {
+		return cmp.Or(cmp.Compare(x.AgentID, y.AgentID), cmp.Compare(x.Operator, y.Operator))
+	})
+	return out
+}
+
+// BanRecord is an operator's newest record about an agent, as GET /bans
+// lists it.
+type BanRecord struct {
+	identity.Ban
+	// Honoured is true if this node enforces the operator's bans.
+	Honoured bool `json:"honoured"`
+}
