@@ -9,4 +9,6 @@ var (
 	ErrNoRoute = errors.New("agent not found on any node")
 	// ErrClosed means the server has shut down.
 	ErrClosed = errors.New("server closed")
+	// ErrBanSetFull means the node already relays as many ban records of operators it does not honour as it keeps.
+	ErrBanSetFull = errors.New("ban record set is full")
 )

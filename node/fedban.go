@@ -20,6 +20,12 @@ import (
 // ones it does not honour lets the node pass them on to nodes that do.
 var fedBanPrefix = datastore.NewKey("/fedbans")
 
+// maxRelayedBans bounds the records a node keeps of operators it does not
+// honour (kept only to pass them on): keys cost nothing, so without a bound
+// anyone could fill every node's disk. Records of honoured operators are
+// always kept.
+const maxRelayedBans = 10000
+
 // BanSet is the mesh's set of operator-signed ban records (identity.Ban).
 // Bans stay per node by design: a record is enforced here only if it is
 // signed by a key this node's operator chose to honour (Config.HonorBansFrom)
@@ -31,9 +37,10 @@ type BanSet struct {
 	honour map[string]bool // operator key (hex) → enforced here
 	kick   func(agentID, reason string) bool
 
-	mu     sync.RWMutex
-	raw    map[string][]byte                   // record ID → record
-	latest map[string]map[string]*identity.Ban // agent ID → operator → newest record
+	mu      sync.RWMutex
+	raw     map[string][]byte                   // record ID → record
+	relayed int                                 // records in raw of operators not honoured
+	latest  map[string]map[string]*identity.Ban // agent ID → operator → newest record
 }
 
 func newBanSet(store datastore.Batching, own ed25519.PublicKey, honour []ed25519.PublicKey, kick func(agentID, reason string) bool) *BanSet {
@@ -112,9 +119,14 @@ func (b *BanSet) Add(ctx context.Context, raws [][]byte) (int, error) {
 		id := rec.ID()
 		b.mu.RLock()
 		_, known := b.raw[id]
+		full := !b.honour[rec.Operator] && b.relayed >= maxRelayedBans
 		b.mu.RUnlock()
 		if known {
 			continue
+		}
+		if full {
+			return added, fmt.Errorf("%w: this node relays at most %d ban records of operators it does not honour",
+				ErrBanSetFull, maxRelayedBans)
 		}
 		raw = rec.Encode() // stored in the canonical encoding
 		key := fedBanPrefix.ChildString(id)
@@ -138,7 +150,13 @@ func (b *BanSet) Add(ctx context.Context, raws [][]byte) (int, error) {
 // insertLocked records rec; the newest record of an operator about an
 // agent decides (equal timestamps: the greater ID, so every node agrees).
 func (b *BanSet) insertLocked(rec *identity.Ban, raw []byte) {
+	if _, ok := b.raw[rec.ID()]; ok {
+		return
+	}
 	b.raw[rec.ID()] = raw
+	if !b.honour[rec.Operator] {
+		b.relayed++
+	}
 	ops := b.latest[rec.AgentID]
 	if ops == nil {
 		ops = map[string]*identity.Ban{}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"io"
 	"net/http"
 
@@ -30,6 +31,10 @@ func (s *Server) serveBans(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := s.bans.Add(r.Context(), [][]byte{data})
+	if errors.Is(err, ErrBanSetFull) {
+		writeJSON(w, http.StatusInsufficientStorage, map[string]string{"error": err.Error()})
+		return
+	}
 	if err != nil {
 		s.log.Error("store operator ban", "err", err)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
