@@ -33,13 +33,7 @@ func TestProposalToSelfIsRefused(t *testing.T) {
 	a.expectError(t, "INVALID_PROPOSAL", "SELF_PROPOSAL")
 
 	// The connection is fine and a real proposal still works end to end.
-	id := a.propose(t, b, "real work", 0)
-	b.next(t, "PROPOSAL")
-	b.accept(t, id, 0)
-	a.next(t, "ACCEPT")
-	b.next(t, "ACCEPT")
-	a.complete(t, id)
-	a.next(t, "COMPLETE")
+	settle(t, a, b, false)
 	r, tx := e.reputation(a)
 	require.EqualValues(t, 1208, r)
 	require.Equal(t, 1, tx)
@@ -124,14 +118,7 @@ func TestReputationShowsSettledAndRated(t *testing.T) {
 	e := start(t, 0)
 	a, b := e.party("alice"), e.party("bob")
 	for range 3 {
-		id := a.propose(t, b, "loop", 0)
-		b.next(t, "PROPOSAL")
-		b.accept(t, id, 0)
-		a.next(t, "ACCEPT")
-		b.next(t, "ACCEPT")
-		a.complete(t, id)
-		a.next(t, "COMPLETE")
-		b.next(t, "COMPLETE")
+		settle(t, a, b, false)
 	}
 	resp, err := http.Get(e.node.HTTP() + "/reputation/" + a.ID)
 	require.NoError(t, err)

@@ -25,12 +25,7 @@ func TestBanCommands(t *testing.T) {
 
 	dir := t.TempDir()
 	op := filepath.Join(dir, "operator.json")
-	_, err = run(t, "identity", "new", "-i", op)
-	require.NoError(t, err)
-	f, err := identity.LoadFile(op)
-	require.NoError(t, err)
-	opPub, err := identity.ParsePublicPEM(f.PublicKey)
-	require.NoError(t, err)
+	opPub := newOperator(t, op)
 
 	cfg := testnet.LocalNodeConfig(t.TempDir())
 	cfg.Node.HonorBansFrom = []ed25519.PublicKey{opPub}
@@ -69,12 +64,7 @@ func TestHonorBansFromValues(t *testing.T) {
 	pemPath := filepath.Join(dir, "op.pem")
 	require.NoError(t, os.WriteFile(pemPath, []byte(identity.EncodePublicPEM(pub)), 0o600))
 	idPath := filepath.Join(dir, "op.json")
-	_, err = run(t, "identity", "new", "-i", idPath)
-	require.NoError(t, err)
-	f, err := identity.LoadFile(idPath)
-	require.NoError(t, err)
-	idPub, err := identity.ParsePublicPEM(f.PublicKey)
-	require.NoError(t, err)
+	idPub := newOperator(t, idPath)
 
 	keys, err := operatorKeys([]string{hex.EncodeToString(pub), pemPath, idPath})
 	require.NoError(t, err)
@@ -84,4 +74,17 @@ func TestHonorBansFromValues(t *testing.T) {
 	require.True(t, keys[2].Equal(idPub))
 	_, err = operatorKeys([]string{"not-a-key"})
 	require.ErrorContains(t, err, `--honor-bans-from "not-a-key"`)
+}
+
+// newOperator creates an identity file at path with the CLI and returns
+// its public key.
+func newOperator(t *testing.T, path string) ed25519.PublicKey {
+	t.Helper()
+	out, err := run(t, "identity", "new", "-i", path)
+	require.NoError(t, err, out)
+	f, err := identity.LoadFile(path)
+	require.NoError(t, err)
+	pub, err := identity.ParsePublicPEM(f.PublicKey)
+	require.NoError(t, err)
+	return pub
 }
