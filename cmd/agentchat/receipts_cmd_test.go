@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,18 @@ func TestReceiptsExportVerifyImport(t *testing.T) {
 	require.Error(t, err, out)
 	require.Contains(t, err.Error(), "1 bad receipt(s)")
 	require.Contains(t, out, "BAD receipt prop_")
+
+	// Issue 18.4: a bundle declaring a log of over 2^62 records is refused
+	// at decode, before any signature, by a node and by verify.
+	huge := regexp.MustCompile(`"size":\d+`).ReplaceAllString(bundle, `"size":4611686018427387905`)
+	require.NotEqual(t, bundle, huge)
+	hugePath := filepath.Join(t.TempDir(), "huge.json")
+	require.NoError(t, os.WriteFile(hugePath, []byte(huge), 0o600))
+	_, err = run(t, "receipts", "import", hugePath, "--node", n.WS())
+	require.ErrorContains(t, err, "400 Bad Request")
+	require.ErrorContains(t, err, "declares a log of 4611686018427387905 records")
+	_, err = run(t, "receipts", "verify", hugePath)
+	require.ErrorContains(t, err, "declares a log of 4611686018427387905 records")
 
 	// A node outside the mesh learns the receipt from the bundle.
 	other := t.TempDir()
