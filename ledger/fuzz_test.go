@@ -80,3 +80,44 @@ func FuzzDecodeBundle(f *testing.F) {
 		require.Equal(t, b, b2)
 	})
 }
+
+// FuzzBundleShape searches the declared sizes of a bundle rather than its
+// bytes: a log size, an index and a proof length per entry, and how many
+// entries and checkpoints, around one real receipt and checkpoints signed
+// by its node. Inputs are a few numbers, so the fuzzer explores shapes
+// fast (FuzzDecodeBundle's inputs are kilobytes of JSON, which the
+// fuzzer's minimizer spends most of its time on). Every shape must be
+// refused at decode exactly when it is over a limit of limits.go, and a
+// decoded one must verify promptly, with every entry bad (the proofs are
+// made up).
+func FuzzBundleShape(f *testing.F) {
+	r := receiptN(f, 0, nodeA)
+	f.Add(int64(1), int64(0), uint8(0), uint8(1), uint8(1))
+	f.Add(int64(1<<62+1), int64(0), uint8(1), uint8(1), uint8(1))
+	f.Add(int64(MaxLogSize), int64(MaxLogSize-1), uint8(40), uint8(8), uint8(8))
+	f.Fuzz(func(t *testing.T, size, index int64, proofLen, entries, checkpoints uint8) {
+		entries, checkpoints = entries%9, checkpoints%9
+		b := &Bundle{Version: BundleVersion, Checkpoints: []Checkpoint{}, Entries: []BundleEntry{}}
+		for i := range int64(checkpoints) {
+			b.Checkpoints = append(b.Checkpoints, SignCheckpoint(nodeA, size+i, tlog.Hash{byte(i)}, t0))
+		}
+		for range entries {
+			b.Entries = append(b.Entries, BundleEntry{Receipt: r, Index: index, Proof: make(tlog.RecordProof, proofLen)})
+		}
+		js, err := b.Encode()
+		require.NoError(t, err)
+		over := entries > 0 && (index < 0 || index >= MaxLogSize || int(proofLen) > maxProofLen)
+		for i := range int64(checkpoints) {
+			over = over || size+i < 0 || size+i > MaxLogSize
+		}
+		d, err := DecodeBundle(js)
+		if err != nil {
+			require.ErrorIs(t, err, ErrMalformed)
+			require.True(t, over, "refused a bundle within the limits: %v", err)
+			return
+		}
+		require.False(t, over, "decoded a bundle over the limits")
+		rep, _ := VerifyBundle(d)
+		require.Len(t, rep.Bad, int(entries))
+	})
+}
