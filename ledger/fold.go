@@ -103,7 +103,14 @@ func (f *folder) apply(r *Receipt) {
 			c = f.applyDispute(r, from, to)
 		}
 	}
-	f.t.record(r.ID(), r.Proposal.From, r.Proposal.To, c)
+	// Settled counts every receipt, rated or not, under the parties'
+	// current keys, as the rating is.
+	f.t.record(r.ID(), f.current(r.Proposal.From), f.current(r.Proposal.To), c)
+}
+
+// current is the "@id" an "@id" is rated under: its agent's current key.
+func (f *folder) current(id string) string {
+	return "@" + f.lin.Current(strings.TrimPrefix(id, "@"))
 }
 
 // parties returns the "@id"s the receipt's proposer and recipient are
@@ -116,8 +123,7 @@ func (f *folder) parties(r *Receipt) (from, to string, ok bool) {
 			return "", "", false
 		}
 	}
-	from = "@" + f.lin.Current(strings.TrimPrefix(p.From, "@"))
-	to = "@" + f.lin.Current(strings.TrimPrefix(p.To, "@"))
+	from, to = f.current(p.From), f.current(p.To)
 	return from, to, from != to
 }
 

@@ -51,6 +51,7 @@ func TestFoldLineage(t *testing.T) {
 		tab := FoldLineage(rs, LineageOf([]IdentityRecord{rot}))
 		got := tab.Get(bob2.id)
 		require.Equal(t, 3, got.Transactions, "p1 under the old key, p2 and p4 under the new")
+		require.Equal(t, 4, got.Settled, "every receipt counts as settled under the current key, p3 once")
 		require.Equal(t, Rating{Rating: InitialRating}, tab.Get(bob.id), "the old key has no rating of its own")
 		c, ok := tab.Changes("p3")
 		require.True(t, ok)
@@ -69,6 +70,7 @@ func TestFoldLineage(t *testing.T) {
 		require.True(t, ok)
 		require.Nil(t, c)
 		require.Equal(t, 1, tab.Get(alice.id).Transactions, "p4 does not count for alice either")
+		require.Equal(t, 2, tab.Get(alice.id).Settled, "but it was settled")
 	})
 }
 

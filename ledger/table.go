@@ -159,12 +159,15 @@ func (t *Table) update(id string, change float64, settled int64) AgentChange {
 }
 
 // record notes a receipt between from and to and its changes (nil: it
-// changed no rating); both parties have settled one more.
+// changed no rating); both parties have settled one more (one, if they are
+// keys of one agent).
 func (t *Table) record(proposalID, from, to string, c *RatingChanges) {
 	t.order = append(t.order, proposalID)
 	t.changes[proposalID] = c
 	t.entry(from).Settled++
-	t.entry(to).Settled++
+	if to != from {
+		t.entry(to).Settled++
+	}
 }
 
 // entry returns agent id's rating to update, created at InitialRating.
