@@ -13,7 +13,8 @@ var (
 	errNotAccepted  = protocol.Errorf(protocol.CodeInvalidProposal, "PROPOSAL_NOT_ACCEPTED")
 	errNotParty     = protocol.Errorf(protocol.CodeInvalidProposal, "NOT_PROPOSAL_PARTY")
 	// errSelfDeal refuses a proposal whose two parties are one agent (one
-	// ID, or one key under two IDs): it could never settle into a receipt.
+	// ID, one key under two IDs, or two keys of one rotation chain): it
+	// could never settle into a receipt that rates anyone.
 	errSelfDeal    = protocol.Errorf(protocol.CodeInvalidProposal, "SELF_PROPOSAL")
 	errUnavailable = protocol.Errorf(protocol.CodeInvalidMsg, "Marketplace operation not supported on this node")
 	errStore       = protocol.Errorf(protocol.CodeInvalidMsg, "Settlement could not be stored; try again")

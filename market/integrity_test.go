@@ -149,3 +149,27 @@ func TestReputationShowsSettledAndRated(t *testing.T) {
 	require.Equal(t, r.Transactions, got.Transactions)
 	require.Equal(t, r.Settled, got.Settled)
 }
+
+// TestRotationChainCannotTrade pins the rotation half of 18.1: once the
+// node holds a rotation record, the old and the new key are one agent. A
+// PROPOSAL between them is refused, and so is the ACCEPT of one made
+// before the node learnt of the rotation.
+func TestRotationChainCannotTrade(t *testing.T) {
+	e := start(t, 0)
+	f, err := identity.New("alice")
+	require.NoError(t, err)
+	old := partyWithKey(t, e.node, "alice", f.Private())
+	next, err := f.Rotate(time.Now())
+	require.NoError(t, err)
+	cur := partyWithKey(t, e.node, "alice-new", next.Private())
+	early := old.propose(t, cur, "made before the record", 0)
+	cur.next(t, "PROPOSAL")
+
+	post(t, e.node, ledger.IdentityRecord{Rotation: &next.Rotations[0]})
+	require.True(t, e.node.Market.SameAgent(old.at(), cur.at()))
+	sig := old.sign(protocol.ProposalSigningString(cur.at(), "rate myself", nil, "", "", nil, nil))
+	require.NoError(t, old.Send(map[string]any{"type": "PROPOSAL", "to": cur.at(), "task": "rate myself", "sig": sig}))
+	old.expectError(t, "INVALID_PROPOSAL", "SELF_PROPOSAL")
+	cur.accept(t, early, 0)
+	cur.expectError(t, "INVALID_PROPOSAL", "SELF_PROPOSAL")
+}

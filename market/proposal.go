@@ -65,7 +65,7 @@ func (m *Machine) propose(from Caller, msg *protocol.Proposal, c Courier) *proto
 	if err := checkCaller(from, sp.SigningString(), msg.Sig); err != nil {
 		return err
 	}
-	if strings.TrimPrefix(msg.To, "@") == from.ID {
+	if m.SameAgent(from.ID, msg.To) { // one ID, or two keys of one rotation chain
 		return errSelfDeal
 	}
 	now := m.now()
@@ -127,7 +127,9 @@ func (m *Machine) accept(ctx context.Context, from Caller, msg *protocol.Accept,
 	case p.toID() != from.ID:
 		m.mu.Unlock()
 		return errNotRecipient
-	case sameKey(p.fromPub, from.Pubkey):
+	case sameKey(p.fromPub, from.Pubkey) || m.lineage.Current(strings.TrimPrefix(p.signed.From, "@")) == m.lineage.Current(from.ID):
+		// One key under two IDs, or keys of one agent whose rotation the
+		// node learnt after the PROPOSAL.
 		m.mu.Unlock()
 		return errSelfDeal
 	}
