@@ -24,6 +24,10 @@ const (
 	MaxBundleEntries = 1 << 17
 	// MaxBundleCheckpoints bounds the checkpoints of one bundle.
 	MaxBundleCheckpoints = 1 << 12
+	// MaxBundleIdentityKeys bounds the identity records of one bundle,
+	// counting each rotation a revocation carries (each is a signature
+	// to check).
+	MaxBundleIdentityKeys = 1 << 12
 	// MaxProofChecks bounds the inclusion-proof runs verifying a bundle
 	// may need: each entry is tried against the checkpoints of its node
 	// whose log could hold its index. About a second of hashing at most.
@@ -31,7 +35,8 @@ const (
 )
 
 // bounds checks a bundle against the limits above, cheaply: counts, and
-// per entry a binary search over its node's checkpoint sizes. Errors wrap
+// per entry a binary search over its node's checkpoint sizes, and the
+// identity records with the rotations they carry. Errors wrap
 // ErrMalformed.
 func (b *Bundle) bounds() error {
 	switch {
@@ -39,6 +44,16 @@ func (b *Bundle) bounds() error {
 		return fmt.Errorf("%w: %d entries, more than the limit of %d", ErrMalformed, len(b.Entries), MaxBundleEntries)
 	case len(b.Checkpoints) > MaxBundleCheckpoints:
 		return fmt.Errorf("%w: %d checkpoints, more than the limit of %d", ErrMalformed, len(b.Checkpoints), MaxBundleCheckpoints)
+	}
+	keys := len(b.Identities)
+	for i := range b.Identities {
+		if rv := b.Identities[i].Revocation; rv != nil {
+			keys += len(rv.Rotations)
+		}
+	}
+	if keys > MaxBundleIdentityKeys {
+		return fmt.Errorf("%w: %d identity records and chained rotations, more than the limit of %d",
+			ErrMalformed, keys, MaxBundleIdentityKeys)
 	}
 	sizes := make(map[string][]int64) // node → sorted checkpoint sizes
 	for i := range b.Checkpoints {

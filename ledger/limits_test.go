@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/agentchat/mesh/identity"
 )
 
 // within runs f and fails the test if it takes longer than d: the bundle
@@ -94,4 +96,17 @@ func TestBundleOverTheLimitsIsRefusedQuickly(t *testing.T) {
 	require.NoError(t, err)
 	_, err = DecodeBundle(js)
 	require.ErrorIs(t, err, ErrMalformed)
+}
+
+// TestTooManyIdentityRecordsAreRefused: each identity record, and each
+// rotation a revocation carries, is a signature to check; a bundle over
+// MaxBundleIdentityKeys of them is refused before any is checked.
+func TestTooManyIdentityRecordsAreRefused(t *testing.T) {
+	rev := &identity.Revocation{Rotations: make([]identity.Rotation, MaxBundleIdentityKeys)}
+	b := &Bundle{Version: BundleVersion, Identities: []IdentityRecord{{Revocation: rev}}}
+	within(t, 5*time.Second, func() {
+		_, err := VerifyBundle(b)
+		require.ErrorIs(t, err, ErrMalformed)
+		require.Contains(t, err.Error(), "4097 identity records and chained rotations")
+	})
 }
