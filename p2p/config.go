@@ -52,8 +52,12 @@ type Config struct {
 	// NATPortMap asks the router for a port mapping (UPnP / NAT-PMP).
 	NATPortMap bool
 	// Relay enables the circuit-relay transport, so peers can be dialled
-	// through relays. False disables it entirely.
+	// through relays. False disables it entirely. Requests do not need it:
+	// one to a node that cannot be dialled is routed through the mesh.
 	Relay bool
+	// Deny, if set, refuses every connection to or from a peer for which it
+	// returns true: a firewall between two nodes, enforced by this one.
+	Deny func(peer string) bool
 
 	// ConnLow and ConnHigh are the connection manager watermarks: above
 	// ConnHigh connections it trims down to ConnLow. Zero means 100 and 400.

@@ -22,4 +22,7 @@ var (
 	// ErrRemote means the remote request handler returned an error; the
 	// wrapped text carries its message.
 	ErrRemote = errors.New("p2p: remote error")
+	// ErrNoRoute means a request's target could be neither dialled nor
+	// reached hop by hop through connected nodes.
+	ErrNoRoute = errors.New("p2p: no route to peer")
 )

@@ -21,7 +21,7 @@ func testLogger(t *testing.T) *slog.Logger {
 }
 
 // newKey returns a fresh Ed25519 key pair.
-func newKey(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
+func newKey(t testing.TB) (ed25519.PublicKey, ed25519.PrivateKey) {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(nil)
 	require.NoError(t, err)

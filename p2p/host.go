@@ -39,6 +39,9 @@ type Host struct {
 	ps     *pubsub.PubSub
 	tracer *tracer
 	scores *scoreBook
+	routes *routes // next hops toward nodes not connected (route.go)
+
+	replays replayGuard // routed request IDs answered (relay.go)
 
 	// ctx is the Host's lifetime: the router and request handlers run under
 	// it; Close cancels it.
@@ -59,6 +62,7 @@ type Host struct {
 	closed     bool
 	topics     map[string]*Topic
 	validators map[string]bool
+	handlers   map[string]handler  // by protocol, for routed requests
 	kept       map[peer.ID]*keeper // peers kept connected while Run runs
 	running    bool                // Run is between start and shutdown
 	runCtx     context.Context     // Run's context while running
@@ -118,6 +122,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if !rc.Relay {
 		opts = append(opts, libp2p.DisableRelay())
 	}
+	if rc.Deny != nil {
+		opts = append(opts, libp2p.ConnectionGater(denyGater(rc.Deny)))
+	}
 	lh, err := libp2p.New(opts...)
 	if err != nil {
 		// libp2p does not always close the managers it was handed when
@@ -128,17 +135,20 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	rt := newRoutes()
 	h := &Host{
 		cfg:        rc,
 		log:        log,
 		host:       lh,
-		tracer:     newTracer(log),
+		tracer:     newTracer(log, rt),
 		scores:     &scoreBook{},
+		routes:     rt,
 		ctx:        hctx,
 		cancel:     cancel,
 		conns:      map[peer.ID]int{},
 		topics:     map[string]*Topic{},
 		validators: map[string]bool{},
+		handlers:   map[string]handler{},
 		kept:       map[peer.ID]*keeper{},
 	}
 	lh.Network().Notify(&notifiee{h: h})
@@ -148,6 +158,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		_ = lh.Close()
 		return nil, fmt.Errorf("gossipsub: %w", err)
 	}
+	lh.SetStreamHandler(protoRoute, h.serveRoute)
 	for _, ai := range rc.peers {
 		h.keep(ai)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
@@ -35,47 +36,63 @@ const maxErrorText = 1024
 // "/agentchat/dm/1") with fn, replacing any earlier handler. fn runs on the
 // stream's goroutine with a context that ends after Config.RequestTimeout
 // or when the Host closes; an error it returns reaches the requester as
-// ErrRemote with the error's text.
+// ErrRemote with the error's text. A request routed through other nodes
+// (relay.go) reaches the same fn, with peer the node that sent it.
 func (h *Host) HandleRequest(proto string, fn func(ctx context.Context, peer string, req []byte) ([]byte, error)) {
+	h.mu.Lock()
+	h.handlers[proto] = fn
+	h.mu.Unlock()
 	h.host.SetStreamHandler(protocol.ID(proto), func(s network.Stream) {
 		h.serveRequest(s, fn)
 	})
 }
 
 // serveRequest answers one request stream.
-func (h *Host) serveRequest(s network.Stream, fn func(context.Context, string, []byte) ([]byte, error)) {
+func (h *Host) serveRequest(s network.Stream, fn handler) {
 	from := s.Conn().RemotePeer().String()
-	log := h.log.With("peer", from, "op", string(s.Protocol()))
 	_ = s.SetDeadline(time.Now().Add(h.cfg.RequestTimeout))
 	req, err := readFrame(bufio.NewReader(s), h.cfg.MaxMessageSize)
 	if err != nil {
-		log.Debug("read request", "err", err)
+		h.log.Debug("read request", "peer", from, "op", string(s.Protocol()), "err", err)
 		_ = s.Reset()
 		return
 	}
-	ctx, cancel := context.WithTimeout(h.ctx, h.cfg.RequestTimeout)
-	resp, err := fn(ctx, from, req)
-	cancel()
-	status := statusOK
-	switch {
-	case err != nil:
-		status, resp = statusError, []byte(truncate(err.Error(), maxErrorText))
-	case len(resp) > h.cfg.MaxMessageSize:
-		log.Warn("request handler response too large", "size", len(resp), "max", h.cfg.MaxMessageSize)
-		status, resp = statusTooLarge, fmt.Appendf(nil, "response of %d bytes exceeds %d", len(resp), h.cfg.MaxMessageSize)
-	}
+	status, resp := h.runHandler(fn, from, string(s.Protocol()), req)
 	if err := writeFrame(s, status, resp); err != nil {
-		log.Debug("write response", "err", err)
+		h.log.Debug("write response", "peer", from, "op", string(s.Protocol()), "err", err)
 		_ = s.Reset()
 		return
 	}
 	_ = s.Close()
 }
 
-// Request sends req to peer on proto and returns the response. It fails with
-// ErrTooLarge when req or the response exceeds Config.MaxMessageSize, with
-// ErrRemote when the handler returned an error, and with ctx's error when
-// ctx ends first. The exchange is bounded by Config.RequestTimeout.
+// handler is a request handler as HandleRequest takes it.
+type handler = func(ctx context.Context, peer string, req []byte) ([]byte, error)
+
+// runHandler runs fn for a request from peer and returns the response
+// frame's status and body.
+func (h *Host) runHandler(fn handler, from, proto string, req []byte) (byte, []byte) {
+	ctx, cancel := context.WithTimeout(h.ctx, h.cfg.RequestTimeout)
+	resp, err := fn(ctx, from, req)
+	cancel()
+	switch {
+	case err != nil:
+		return statusError, []byte(truncate(err.Error(), maxErrorText))
+	case len(resp) > h.cfg.MaxMessageSize:
+		h.log.Warn("request handler response too large", "peer", from, "op", proto, "size", len(resp), "max", h.cfg.MaxMessageSize)
+		return statusTooLarge, fmt.Appendf(nil, "response of %d bytes exceeds %d", len(resp), h.cfg.MaxMessageSize)
+	}
+	return statusOK, resp
+}
+
+// Request sends req to peer on proto and returns the response. When no
+// stream to peer can be opened (no address known, the dial refused or
+// timed out), the request is routed through connected nodes instead
+// (relay.go). It fails with ErrTooLarge when req or the response exceeds
+// Config.MaxMessageSize, with ErrRemote when the handler returned an
+// error, with ErrNoRoute when peer can be neither dialled nor reached
+// through the mesh, and with ctx's error when ctx ends first. The exchange
+// is bounded by Config.RequestTimeout.
 func (h *Host) Request(ctx context.Context, peer, proto string, req []byte) ([]byte, error) {
 	pid, err := decodePeer(peer)
 	if err != nil {
@@ -92,10 +109,49 @@ func (h *Host) Request(ctx context.Context, peer, proto string, req []byte) ([]b
 		}
 		return fmt.Errorf("request %s to %s: %w", proto, peer, err)
 	}
-	s, err := h.host.NewStream(ctx, pid, protocol.ID(proto))
+	var status byte
+	var body []byte
+	if s, dialErr := h.open(ctx, pid, protocol.ID(proto)); dialErr == nil {
+		status, body, err = roundTrip(ctx, s, req, h.cfg.MaxMessageSize+1)
+	} else if ctx.Err() == nil {
+		status, body, err = h.requestRouted(ctx, pid, proto, req)
+		if err != nil {
+			err = fmt.Errorf("%w; routed: %w", dialErr, err)
+		}
+	} else {
+		err = dialErr
+	}
 	if err != nil {
 		return nil, fail(err)
 	}
+	switch status {
+	case statusOK:
+		return body, nil
+	case statusError:
+		return nil, fmt.Errorf("request %s to %s: %w: %s", proto, peer, ErrRemote, body)
+	case statusTooLarge:
+		return nil, fmt.Errorf("request %s to %s: %w: remote: %s", proto, peer, ErrTooLarge, body)
+	default:
+		return nil, fail(fmt.Errorf("unknown response status %d", status))
+	}
+}
+
+// open opens a stream to p. Dialling a peer not yet connected gets a third
+// of the budget, so a routed attempt has time left when the dial fails.
+func (h *Host) open(ctx context.Context, p peer.ID, proto protocol.ID) (network.Stream, error) {
+	if h.host.Network().Connectedness(p) != network.Connected {
+		if d, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, time.Until(d)/3)
+			defer cancel()
+		}
+	}
+	return h.host.NewStream(ctx, p, proto)
+}
+
+// roundTrip writes req on s, reads the response frame of at most limit
+// bytes, and returns its status and body; s is closed or reset.
+func roundTrip(ctx context.Context, s network.Stream, req []byte, limit int) (byte, []byte, error) {
 	// Reading does not watch ctx; resetting the stream unblocks it.
 	stop := context.AfterFunc(ctx, func() { _ = s.Reset() })
 	defer stop()
@@ -104,27 +160,18 @@ func (h *Host) Request(ctx context.Context, peer, proto string, req []byte) ([]b
 	}
 	if err := writeRequest(s, req); err != nil {
 		_ = s.Reset()
-		return nil, fail(err)
+		return 0, nil, err
 	}
-	frame, err := readFrame(bufio.NewReader(s), h.cfg.MaxMessageSize+1)
+	frame, err := readFrame(bufio.NewReader(s), limit)
 	if err != nil {
 		_ = s.Reset()
-		return nil, fail(err)
+		return 0, nil, err
 	}
 	_ = s.Close()
 	if len(frame) == 0 {
-		return nil, fail(errors.New("empty response frame"))
+		return 0, nil, errors.New("empty response frame")
 	}
-	switch body := frame[1:]; frame[0] {
-	case statusOK:
-		return body, nil
-	case statusError:
-		return nil, fmt.Errorf("request %s to %s: %w: %s", proto, peer, ErrRemote, body)
-	case statusTooLarge:
-		return nil, fmt.Errorf("request %s to %s: %w: remote: %s", proto, peer, ErrTooLarge, body)
-	default:
-		return nil, fail(fmt.Errorf("unknown response status %d", frame[0]))
-	}
+	return frame[0], frame[1:], nil
 }
 
 // writeRequest writes the request frame and closes the write side.

@@ -46,7 +46,8 @@ type Stats struct {
 // its event loop and from validation goroutines, so every method is a few
 // atomic operations plus at most one rate-limited log line.
 type tracer struct {
-	log *slog.Logger
+	log    *slog.Logger
+	routes *routes // learns the reverse path of every delivered message
 
 	published, delivered             atomic.Uint64
 	dropped, droppedControl          atomic.Uint64
@@ -62,7 +63,7 @@ var _ pubsub.RawTracer = (*tracer)(nil)
 // logEvery is the minimum interval between two Warn lines about losses.
 const logEvery = time.Second
 
-func newTracer(log *slog.Logger) *tracer { return &tracer{log: log} }
+func newTracer(log *slog.Logger, rt *routes) *tracer { return &tracer{log: log, routes: rt} }
 
 // stats returns the counters; the caller fills in Peers.
 func (t *tracer) stats() Stats {
@@ -147,9 +148,13 @@ func (t *tracer) RejectMessage(msg *pubsub.Message, reason string) {
 // DuplicateMessage counts a copy of an already seen message.
 func (t *tracer) DuplicateMessage(*pubsub.Message) { t.duplicates.Add(1) }
 
-// DeliverMessage counts a validated message handed to local subscribers;
-// the router reports only remote ones to raw tracers.
-func (t *tracer) DeliverMessage(*pubsub.Message) { t.delivered.Add(1) }
+// DeliverMessage counts a validated message handed to local subscribers
+// and records the neighbour it came from as the next hop toward its origin;
+// the router reports only remote ones, first copies only, to raw tracers.
+func (t *tracer) DeliverMessage(msg *pubsub.Message) {
+	t.delivered.Add(1)
+	t.routes.learn(msg.GetFrom(), msg.ReceivedFrom)
+}
 
 // The remaining RawTracer events carry nothing Stats reports.
 
