@@ -16,8 +16,8 @@ import (
 	"github.com/agentchat/mesh/testnet"
 )
 
-// startMesh brings up n in-process nodes on loopback, torn down with the
-// test.
+// startMesh brings up n in-process nodes on loopback, wired all to all,
+// torn down with the test.
 func startMesh(t *testing.T, n int, tune func(i int, cfg *testnet.NodeConfig)) *testnet.Net {
 	t.Helper()
 	return startWired(t, n, testnet.Full, tune)

@@ -70,7 +70,9 @@ func (b *Bridge) tick() {
 		case <-b.ctx.Done():
 			return
 		case now := <-beat.C:
-			b.publishRoster(rosterEnvelope{Kind: kindBeat})
+			// The origin signs its heartbeat, so its addresses are its own
+			// word: nodes it is not wired to learn how to dial it.
+			b.publishRoster(rosterEnvelope{Kind: kindBeat, Addrs: b.host.Addrs()})
 			if now.Sub(lastSnap) >= b.cfg.SnapshotEvery {
 				lastSnap = now
 				b.publishSnapshot()

@@ -97,6 +97,10 @@ func (b *Bridge) applyRoster(from string, env rosterEnvelope) {
 	b.mu.Unlock()
 
 	switch env.Kind {
+	case kindBeat:
+		if err := b.host.AddAddrs(from, env.Addrs); err != nil {
+			b.log.Debug("heartbeat addresses", "peer", short(from), "err", err)
+		}
 	case kindBye:
 		b.mu.Lock()
 		delete(b.nodes, from)

@@ -55,7 +55,7 @@ type chanEnvelope struct {
 const (
 	kindUp       = "up"   // an agent is here (or changed): full record
 	kindDown     = "down" // an agent left this node
-	kindBeat     = "hb"   // this node is alive; Seq is its latest roster seq
+	kindBeat     = "hb"   // this node is alive; Seq is its latest roster seq; Addrs how to dial it
 	kindSnapshot = "snap" // the whole roster of this node
 	kindChannel  = "chan" // channel metadata (creation, invites)
 	kindBye      = "bye"  // this node is leaving the mesh
@@ -70,6 +70,7 @@ type rosterEnvelope struct {
 	ID       string             `json:"id,omitempty"`
 	Agents   []agentWire        `json:"agents,omitempty"`
 	Channels []node.ChannelMeta `json:"channels,omitempty"`
+	Addrs    []string           `json:"addrs,omitempty"` // the origin's listen addresses
 }
 
 // directRequest carries a DM or file chunk to the hosting node, with its
