@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,30 +61,88 @@ func TestRequestRoutedAlongLine(t *testing.T) {
 
 var errTest = errors.New("handler says no")
 
-// TestRequestRoutedAroundRefusedConnection: two nodes that refuse to
-// connect to each other (a firewall between them) still exchange requests
-// through the node both reach.
+// TestRequestRoutedAroundRefusedConnection: two nodes that cannot keep a
+// connection to each other (a firewall between them) still exchange
+// requests through the node both reach, whether the dialler's gater
+// refuses the dial or the target closes the connection once the handshake
+// names the dialler.
 func TestRequestRoutedAroundRefusedConnection(t *testing.T) {
-	var denied [2]string
-	hs := line(t, 3, func(c *Config) {
-		c.Deny = func(p string) bool { return p == denied[0] || p == denied[1] }
-	})
-	a, c := hs[0], hs[2]
-	denied = [2]string{a.ID(), c.ID()} // set before any dial between them
-	for _, h := range hs {
-		h.HandleRequest(echo, func(_ context.Context, from string, req []byte) ([]byte, error) {
-			return append([]byte(from+":"), req...), nil
+	for _, tc := range []struct {
+		name  string
+		gated func(i int) bool // which of the three hosts refuse the other end
+	}{
+		{"both ends refuse", func(i int) bool { return i != 1 }},
+		{"only the target refuses", func(i int) bool { return i == 2 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var denied [2]string
+			deny := func(p string) bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return p == denied[0] || p == denied[1]
+			}
+			hs := make([]*Host, 3)
+			for i := range hs {
+				hs[i] = newHost(t, func(c *Config) {
+					if tc.gated(i) {
+						c.Deny = deny
+					}
+				})
+			}
+			a, c := hs[0], hs[2]
+			mu.Lock()
+			denied = [2]string{a.ID(), c.ID()}
+			mu.Unlock()
+			connect(t, hs[0], hs[1])
+			connect(t, hs[1], hs[2])
+			for _, h := range hs {
+				h.HandleRequest(echo, func(_ context.Context, from string, req []byte) ([]byte, error) {
+					return append([]byte(from+":"), req...), nil
+				})
+			}
+			ts, ss := join(t, hs, "routes")
+			waitTopicPeers(t, hs, ts)
+			warm(t, ts[2], collect(t, ss[0]))
+			require.NoError(t, a.AddAddrs(c.ID(), c.Addrs()), "a knows how to dial c, and tries")
+
+			for range 3 {
+				resp, err := a.Request(t.Context(), c.ID(), echo, []byte("around"))
+				require.NoError(t, err)
+				require.Equal(t, a.ID()+":around", string(resp))
+			}
+			require.Equal(t, []string{hs[1].ID()}, c.Peers(), "c never kept a connection to a")
 		})
 	}
-	require.Error(t, a.Connect(t.Context(), c.Addrs()[0]), "the gater must refuse the direct connection")
-	ts, ss := join(t, hs, "routes")
-	waitTopicPeers(t, hs, ts)
-	warm(t, ts[2], collect(t, ss[0]))
+}
 
-	resp, err := a.Request(t.Context(), c.ID(), echo, []byte("around"))
+// TestRequestRetriedRoutedWhenConnectionDies: a direct connection that
+// dies under a request (here the target closes it from its handler) sends
+// the request again through the mesh: delivery is at least once.
+func TestRequestRetriedRoutedWhenConnectionDies(t *testing.T) {
+	hs := routedLine(t, 3)
+	a, c := hs[0], hs[2]
+	var mu sync.Mutex
+	calls := 0
+	c.HandleRequest(echo, func(_ context.Context, from string, req []byte) ([]byte, error) {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		if first {
+			_ = c.host.Network().ClosePeer(a.host.ID())
+		}
+		return append([]byte(from+":"), req...), nil
+	})
+	require.NoError(t, a.AddAddrs(c.ID(), c.Addrs()))
+	require.NoError(t, a.Connect(t.Context(), c.Addrs()[0]))
+
+	resp, err := a.Request(t.Context(), c.ID(), echo, []byte("again"))
 	require.NoError(t, err)
-	require.Equal(t, a.ID()+":around", string(resp))
-	require.NotContains(t, a.Peers(), c.ID())
+	require.Equal(t, a.ID()+":again", string(resp))
+	mu.Lock()
+	require.Equal(t, 2, calls, "the direct attempt, then the routed one")
+	mu.Unlock()
 }
 
 func TestRequestWithoutRoute(t *testing.T) {

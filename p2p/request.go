@@ -109,17 +109,14 @@ func (h *Host) Request(ctx context.Context, peer, proto string, req []byte) ([]b
 		}
 		return fmt.Errorf("request %s to %s: %w", proto, peer, err)
 	}
-	var status byte
-	var body []byte
-	if s, dialErr := h.open(ctx, pid, protocol.ID(proto)); dialErr == nil {
-		status, body, err = roundTrip(ctx, s, req, h.cfg.MaxMessageSize+1)
-	} else if ctx.Err() == nil {
-		status, body, err = h.requestRouted(ctx, pid, proto, req)
-		if err != nil {
-			err = fmt.Errorf("%w; routed: %w", dialErr, err)
+	status, body, err := h.direct(ctx, pid, protocol.ID(proto), req)
+	if errors.Is(err, errNotDirect) && ctx.Err() == nil {
+		var rerr error
+		if status, body, rerr = h.requestRouted(ctx, pid, proto, req); rerr != nil {
+			err = fmt.Errorf("%w; routed: %w", err, rerr)
+		} else {
+			err = nil
 		}
-	} else {
-		err = dialErr
 	}
 	if err != nil {
 		return nil, fail(err)
@@ -136,17 +133,39 @@ func (h *Host) Request(ctx context.Context, peer, proto string, req []byte) ([]b
 	}
 }
 
-// open opens a stream to p. Dialling a peer not yet connected gets a third
-// of the budget, so a routed attempt has time left when the dial fails.
-func (h *Host) open(ctx context.Context, p peer.ID, proto protocol.ID) (network.Stream, error) {
-	if h.host.Network().Connectedness(p) != network.Connected {
-		if d, ok := ctx.Deadline(); ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, time.Until(d)/3)
-			defer cancel()
-		}
+// errNotDirect marks a direct attempt that did not reach p's handler:
+// the request may go routed instead.
+var errNotDirect = errors.New("not reachable directly")
+
+// direct sends req to p over a stream of its own. It fails with
+// errNotDirect when no stream could be opened, or when the connection died
+// under the request (as when p refuses us once the handshake names us);
+// the handler may then have run, so a routed retry delivers at least once.
+// Such a peer is not dialled again for directRetry unless it connects by
+// itself. Dialling a peer not yet connected gets a third of the budget, so
+// a routed attempt has time left when the dial fails.
+func (h *Host) direct(ctx context.Context, p peer.ID, proto protocol.ID, req []byte) (byte, []byte, error) {
+	connected := h.host.Network().Connectedness(p) == network.Connected
+	if !connected && h.routes.skipDirect(p, time.Now()) {
+		return 0, nil, fmt.Errorf("%w: dialled in vain recently", errNotDirect)
 	}
-	return h.host.NewStream(ctx, p, proto)
+	dctx := ctx
+	if d, ok := ctx.Deadline(); ok && !connected {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, time.Until(d)/3)
+		defer cancel()
+	}
+	s, err := h.host.NewStream(dctx, p, proto)
+	if err != nil {
+		h.routes.directFailed(p, time.Now())
+		return 0, nil, fmt.Errorf("%w: %w", errNotDirect, err)
+	}
+	status, body, err := roundTrip(ctx, s, req, h.cfg.MaxMessageSize+1)
+	if err != nil && ctx.Err() == nil && s.Conn().IsClosed() {
+		h.routes.directFailed(p, time.Now())
+		return 0, nil, fmt.Errorf("%w: connection closed: %w", errNotDirect, err)
+	}
+	return status, body, err
 }
 
 // roundTrip writes req on s, reads the response frame of at most limit

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -21,14 +22,51 @@ import (
 // from the next round of heartbeats.
 const maxRoutes = 1 << 16
 
+// directRetry is how long a peer that could not be reached directly is
+// reached through the mesh only, before it is dialled again.
+const directRetry = 30 * time.Second
+
 // routes maps an origin node to the neighbour that last delivered one of
-// its messages first. The router's goroutines write it; requests read it.
+// its messages first, and remembers peers a direct stream recently failed
+// to reach. The router's goroutines write next; requests read it and keep
+// failed.
 type routes struct {
-	mu   sync.Mutex
-	next map[peer.ID]peer.ID
+	mu     sync.Mutex
+	next   map[peer.ID]peer.ID
+	failed map[peer.ID]time.Time // when a direct attempt last failed
 }
 
-func newRoutes() *routes { return &routes{next: map[peer.ID]peer.ID{}} }
+func newRoutes() *routes {
+	return &routes{next: map[peer.ID]peer.ID{}, failed: map[peer.ID]time.Time{}}
+}
+
+// directFailed records that p could not be reached directly at now.
+func (r *routes) directFailed(p peer.ID, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.failed) >= maxRoutes {
+		for k, at := range r.failed {
+			if now.Sub(at) > directRetry {
+				delete(r.failed, k)
+			}
+		}
+		if len(r.failed) >= maxRoutes {
+			clear(r.failed)
+		}
+	}
+	r.failed[p] = now
+}
+
+// skipDirect reports whether p failed a direct attempt within directRetry
+// and a route to it is known, so dialling it again would only delay the
+// request.
+func (r *routes) skipDirect(p peer.ID, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at, failed := r.failed[p]
+	_, routed := r.next[p]
+	return failed && routed && now.Sub(at) <= directRetry
+}
 
 // learn records that via delivered a message from origin.
 func (r *routes) learn(origin, via peer.ID) {
