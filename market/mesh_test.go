@@ -226,3 +226,34 @@ func TestProposalsAcrossNodes(t *testing.T) {
 	require.EqualValues(t, 1208+8, net.Nodes[1].Market.Rating(b.at()).Rating)
 	require.EqualValues(t, 1208-16, net.Nodes[0].Market.Rating(a.at()).Rating)
 }
+
+// The ends of a line of four nodes trade: the last node lets only its
+// neighbour connect, so the proposal, the acceptance, the completion and
+// their echoes all travel hop by hop through the two nodes between.
+func TestProposalsAlongFirewalledLine(t *testing.T) {
+	net, err := testnet.Start(context.Background(), testnet.Options{Nodes: 4, Dir: t.TempDir(), Topology: testnet.Line,
+		Tune: func(i int, c *testnet.NodeConfig) {
+			c.Node.RateLimits, c.Market.MinAge = false, 0
+			if i == 3 {
+				testnet.OnlyWired(c)
+			}
+		}})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, net.Close()) })
+	a := partyOn(t, net.Nodes[0], "alice")
+	d := partyOn(t, net.Nodes[3], "dave")
+
+	id := proposeAcross(t, a, d, "job across the line", nil)
+	require.Equal(t, id, d.next(t, "PROPOSAL").String("id"))
+	d.accept(t, id, 0)
+	require.Equal(t, id, d.next(t, "ACCEPT").String("proposal_id"), "the echo comes back from the proposer's node")
+	require.Equal(t, "accepted", a.next(t, "ACCEPT").String("status"))
+	d.complete(t, id)
+	for _, p := range []*party{a, d} {
+		require.Equal(t, d.at(), p.next(t, "COMPLETE").String("completed_by"))
+	}
+	require.Eventually(t, func() bool {
+		return net.Nodes[3].Market.Table().Receipts() == 1 && net.Nodes[0].Market.Table().Receipts() == 1
+	}, 15*time.Second, 50*time.Millisecond)
+	require.Equal(t, []string{net.Nodes[2].Host.ID()}, net.Nodes[3].Host.Peers(), "the operations must not have gone direct")
+}

@@ -1,6 +1,9 @@
 package testnet
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Topology says which nodes of a local mesh dial which: the wiring an
 // operator chooses by giving each node its --peer addresses.
@@ -71,4 +74,20 @@ func (t Topology) dialsEither(i, j int) bool {
 		}
 	}
 	return false
+}
+
+// OnlyWired puts a node behind a firewall that lets through only the
+// nodes it dials (cfg.P2P.Peers, filled in before Tune runs): use it from
+// Tune on a node no other node dials, such as the last of a line or a
+// spoke of a star. Other nodes learn its addresses from the mesh but
+// cannot dial it, nor it them, so every request between it and them is
+// routed through the mesh.
+func OnlyWired(cfg *NodeConfig) {
+	allowed := map[string]bool{}
+	for _, addr := range cfg.P2P.Peers {
+		if i := strings.LastIndex(addr, "/p2p/"); i >= 0 {
+			allowed[addr[i+len("/p2p/"):]] = true
+		}
+	}
+	cfg.P2P.Deny = func(peer string) bool { return !allowed[peer] }
 }

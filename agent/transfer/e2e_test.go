@@ -23,9 +23,16 @@ import (
 // startMesh starts a local mesh of n nodes, closed in cleanup.
 func startMesh(t *testing.T, n int, rateLimits bool) *testnet.Net {
 	t.Helper()
+	return startWired(t, testnet.Options{Nodes: n, Tune: func(_ int, c *testnet.NodeConfig) { c.Node.RateLimits = rateLimits }})
+}
+
+// startWired starts the mesh opts describes in a test directory, closed in
+// cleanup.
+func startWired(t *testing.T, opts testnet.Options) *testnet.Net {
+	t.Helper()
+	opts.Dir = t.TempDir()
 	// The nodes live as long as the context Start gets: not a timeout.
-	net, err := testnet.Start(context.Background(), testnet.Options{Nodes: n, Dir: t.TempDir(),
-		Tune: func(_ int, c *testnet.NodeConfig) { c.Node.RateLimits = rateLimits }})
+	net, err := testnet.Start(context.Background(), opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, net.Close()) })
 	return net
@@ -335,6 +342,41 @@ func TestTransferAcrossMesh(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestTransferAlongFirewalledLine sends a file between the ends of a line
+// of four nodes whose last node lets only its neighbour connect: the offer,
+// the megabyte chunks and the acks travel hop by hop through two relays.
+func TestTransferAlongFirewalledLine(t *testing.T) {
+	net := startWired(t, testnet.Options{Nodes: 4, Topology: testnet.Line, Tune: func(i int, c *testnet.NodeConfig) {
+		c.Node.RateLimits = false
+		if i == 3 {
+			testnet.OnlyWired(c)
+		}
+	}})
+	alice := dial(t, net.Nodes[0].WS(), "alice")
+	dave := dial(t, net.Nodes[3].WS(), "dave")
+	waitRoute(t, alice, dave.AgentID())
+	waitRoute(t, dave, alice.AgentID())
+	dst := t.TempDir()
+	rx := startReceiver(t, dave, ReceiverConfig{})
+	rx.autoDir.Store(&dst)
+	tx := NewSender(alice, SenderConfig{})
+	runInBackground(t, tx.Run)
+
+	data := randomBytes(rand.New(rand.NewPCG(4, 4)), 1_600_000, 0) // three chunks near the frame limit
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	sent, err := tx.SendFiles(ctx, dave.AgentID(), []File{{Name: "far.bin", Data: data}})
+	require.NoError(t, err)
+	require.Equal(t, alice.AgentID(), rx.nextOffer(t).From)
+	out := rx.nextResult(t)
+	require.NoError(t, out.err)
+	require.Equal(t, sent.SHA256, out.res.SHA256)
+	got, err := os.ReadFile(filepath.Join(dst, "far.bin"))
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(data, got), "the file arrived changed")
+	require.Equal(t, []string{net.Nodes[2].Host.ID()}, net.Nodes[3].Host.Peers(), "the chunks must not have gone direct")
 }
 
 // TestTransferWithRateLimits runs a transfer on one node with its default
