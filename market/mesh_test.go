@@ -122,6 +122,23 @@ func proposeAcross(t *testing.T, a, b *party, task string, expires *float64) str
 	return id
 }
 
+// tradeAcross has a propose to b, who is on another node, b accept with
+// stake and complete, and checks what each side sees; it returns the
+// proposal's ID.
+func tradeAcross(t *testing.T, a, b *party, task string, stake int64) string {
+	t.Helper()
+	id := proposeAcross(t, a, b, task, nil)
+	require.Equal(t, id, b.next(t, "PROPOSAL").String("id"))
+	b.accept(t, id, stake)
+	require.Equal(t, id, b.next(t, "ACCEPT").String("proposal_id"), "the echo comes back through the proposer's node")
+	require.Equal(t, "accepted", a.next(t, "ACCEPT").String("status"))
+	b.complete(t, id) // the recipient completes
+	for _, p := range []*party{a, b} {
+		require.Equal(t, b.at(), p.next(t, "COMPLETE").String("completed_by"))
+	}
+	return id
+}
+
 // waitExpired waits for the server's notice that proposal id expired.
 func waitExpired(t *testing.T, p *party, id string) {
 	t.Helper()
@@ -189,18 +206,7 @@ func TestProposalsAcrossNodes(t *testing.T) {
 	net := startMesh(t, 2)
 	a := partyOn(t, net.Nodes[0], "alice")
 	b := partyOn(t, net.Nodes[1], "bob")
-	id := proposeAcross(t, a, b, "remote job", nil)
-	require.Equal(t, id, b.next(t, "PROPOSAL").String("id"))
-
-	b.accept(t, id, 5)
-	require.Equal(t, id, b.next(t, "ACCEPT").String("proposal_id"), "the echo comes back through the proposer's node")
-	require.Equal(t, "accepted", a.next(t, "ACCEPT").String("status"))
-
-	b.complete(t, id) // the recipient completes
-	for _, p := range []*party{a, b} {
-		f := p.next(t, "COMPLETE")
-		require.Equal(t, b.at(), f.String("completed_by"))
-	}
+	id := tradeAcross(t, a, b, "remote job", 5)
 	// Wrong party and wrong state are answered by the proposal's node.
 	b.accept(t, id, 0)
 	b.expectError(t, "INVALID_PROPOSAL", "PROPOSAL_NOT_PENDING")
@@ -243,15 +249,7 @@ func TestProposalsAlongFirewalledLine(t *testing.T) {
 	a := partyOn(t, net.Nodes[0], "alice")
 	d := partyOn(t, net.Nodes[3], "dave")
 
-	id := proposeAcross(t, a, d, "job across the line", nil)
-	require.Equal(t, id, d.next(t, "PROPOSAL").String("id"))
-	d.accept(t, id, 0)
-	require.Equal(t, id, d.next(t, "ACCEPT").String("proposal_id"), "the echo comes back from the proposer's node")
-	require.Equal(t, "accepted", a.next(t, "ACCEPT").String("status"))
-	d.complete(t, id)
-	for _, p := range []*party{a, d} {
-		require.Equal(t, d.at(), p.next(t, "COMPLETE").String("completed_by"))
-	}
+	tradeAcross(t, a, d, "job across the line", 0)
 	require.Eventually(t, func() bool {
 		return net.Nodes[3].Market.Table().Receipts() == 1 && net.Nodes[0].Market.Table().Receipts() == 1
 	}, 15*time.Second, 50*time.Millisecond)

@@ -2,7 +2,8 @@
 // from the node's Ed25519 key, a GossipSub router with strict signing,
 // validators and peer scoring, peer discovery (a kept-connected bootstrap
 // list, mDNS on a LAN, a Kademlia DHT rendezvous at internet scale) and
-// request/response stream protocols.
+// request/response stream protocols, which reach a node this host cannot
+// dial by routing the request hop by hop through the mesh (relay.go).
 //
 // On the data path p2p sits below bridge: bridge turns channels into topics
 // and envelopes into bytes, p2p moves the bytes. A message published on a

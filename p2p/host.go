@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -41,7 +42,8 @@ type Host struct {
 	scores *scoreBook
 	routes *routes // next hops toward nodes not connected (route.go)
 
-	replays replayGuard // routed request IDs answered (relay.go)
+	replays         replayGuard   // routed request IDs answered (relay.go)
+	routed, relayed atomic.Uint64 // Stats.Routed, Stats.Relayed
 
 	// ctx is the Host's lifetime: the router and request handlers run under
 	// it; Close cancels it.
@@ -304,6 +306,7 @@ func (h *Host) OnPeer(fn func(peer string, connected bool)) {
 func (h *Host) Stats() Stats {
 	s := h.tracer.stats()
 	s.Peers = len(h.host.Network().Peers())
+	s.Routed, s.Relayed = h.routed.Load(), h.relayed.Load()
 	return s
 }
 

@@ -125,6 +125,7 @@ func (h *Host) route(from peer.ID, raw []byte) (byte, []byte) {
 	if err != nil {
 		return statusError, fmt.Appendf(nil, "relay %s to %s: %v", h.host.ID(), next, err)
 	}
+	h.relayed.Add(1)
 	h.log.Debug("relayed request", "origin", r.Origin.String(), "target", r.Target.String(), "via", next.String())
 	return status, body
 }
@@ -157,6 +158,7 @@ func (h *Host) requestRouted(ctx context.Context, target peer.ID, proto string, 
 		Time: time.Now().UnixNano(), Payload: req}
 	_, _ = rand.Read(r.ID[:])
 	r.sign(h.cfg.Key)
+	h.routed.Add(1)
 	status, body, err := h.exchange(ctx, next, protoRoute, r.encode(), h.cfg.MaxMessageSize+1+routeOverhead)
 	if err != nil {
 		return 0, nil, fmt.Errorf("via %s: %w", next, err)

@@ -42,6 +42,9 @@ func TestRequestRoutedAlongLine(t *testing.T) {
 	resp, err = d.Request(t.Context(), a.ID(), echo, []byte("pong"))
 	require.NoError(t, err)
 	require.Equal(t, d.ID()+":pong", string(resp))
+	require.EqualValues(t, 1, a.Stats().Routed)
+	require.EqualValues(t, 2, hs[1].Stats().Relayed, "one each way")
+	require.EqualValues(t, 2, hs[2].Stats().Relayed)
 
 	// A handler error travels back as ErrRemote, as on a direct stream.
 	d.HandleRequest(echo, func(context.Context, string, []byte) ([]byte, error) {

@@ -40,6 +40,11 @@ type Stats struct {
 	// Duplicates counts copies of messages already seen; gossip produces
 	// them routinely.
 	Duplicates uint64 `json:"duplicates"`
+	// Routed counts requests this host sent hop by hop because it could
+	// not reach their target directly; Relayed counts routed requests it
+	// passed on for other nodes (relay.go).
+	Routed  uint64 `json:"routed"`
+	Relayed uint64 `json:"relayed"`
 }
 
 // tracer is the pubsub.RawTracer that feeds Stats. The router calls it from
