@@ -141,13 +141,15 @@ var errNotDirect = errors.New("not reachable directly")
 // errNotDirect when no stream could be opened, or when the connection died
 // under the request (as when p refuses us once the handshake names us);
 // the handler may then have run, so a routed retry delivers at least once.
-// Such a peer is not dialled again for directRetry unless it connects by
-// itself. Dialling a peer not yet connected gets a third of the budget, so
+// Such a peer is not dialled again for directRetry while a route to it is
+// known, unless it connects by itself. Dialling a peer not yet connected gets a third of the budget, so
 // a routed attempt has time left when the dial fails.
 func (h *Host) direct(ctx context.Context, p peer.ID, proto protocol.ID, req []byte) (byte, []byte, error) {
 	connected := h.host.Network().Connectedness(p) == network.Connected
-	if !connected && h.routes.skipDirect(p, time.Now()) {
-		return 0, nil, fmt.Errorf("%w: dialled in vain recently", errNotDirect)
+	if !connected && h.routes.recentlyFailed(p, time.Now()) {
+		if _, routed := h.nextHop(p, ""); routed {
+			return 0, nil, fmt.Errorf("%w: dialled in vain recently", errNotDirect)
+		}
 	}
 	dctx := ctx
 	if d, ok := ctx.Deadline(); ok && !connected {

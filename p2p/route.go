@@ -57,15 +57,13 @@ func (r *routes) directFailed(p peer.ID, now time.Time) {
 	r.failed[p] = now
 }
 
-// skipDirect reports whether p failed a direct attempt within directRetry
-// and a route to it is known, so dialling it again would only delay the
-// request.
-func (r *routes) skipDirect(p peer.ID, now time.Time) bool {
+// recentlyFailed reports whether p failed a direct attempt within
+// directRetry.
+func (r *routes) recentlyFailed(p peer.ID, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	at, failed := r.failed[p]
-	_, routed := r.next[p]
-	return failed && routed && now.Sub(at) <= directRetry
+	return failed && now.Sub(at) <= directRetry
 }
 
 // learn records that via delivered a message from origin.
