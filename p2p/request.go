@@ -142,8 +142,9 @@ var errNotDirect = errors.New("not reachable directly")
 // under the request (as when p refuses us once the handshake names us);
 // the handler may then have run, so a routed retry delivers at least once.
 // Such a peer is not dialled again for directRetry while a route to it is
-// known, unless it connects by itself. Dialling a peer not yet connected gets a third of the budget, so
-// a routed attempt has time left when the dial fails.
+// known, unless it connects by itself. Dialling a peer not yet connected
+// gets a third of the budget, so a routed attempt has time left when the
+// dial fails.
 func (h *Host) direct(ctx context.Context, p peer.ID, proto protocol.ID, req []byte) (byte, []byte, error) {
 	connected := h.host.Network().Connectedness(p) == network.Connected
 	if !connected && h.routes.recentlyFailed(p, time.Now()) {
