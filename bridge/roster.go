@@ -98,6 +98,8 @@ func (b *Bridge) applyRoster(from string, env rosterEnvelope) {
 
 	switch env.Kind {
 	case kindBeat:
+		// Debug, not Warn: an address of a transport this build does not
+		// know (a newer node's) fails to parse without any misbehaviour.
 		if err := b.host.AddAddrs(from, env.Addrs); err != nil {
 			b.log.Debug("heartbeat addresses", "peer", short(from), "err", err)
 		}

@@ -48,12 +48,31 @@ func TestDirectMessagesRoutedAroundRefusedConnection(t *testing.T) {
 	require.Equal(t, []string{net.Nodes[2].Host.ID()}, net.Nodes[3].Host.Peers(), "the DMs must not have gone direct")
 }
 
-// Two spokes of a star (each wired to the hub only) DM each other.
+// Two spokes of a star (each wired to the hub only) DM each other: by
+// dialling each other at the addresses the mesh told them, or, when one
+// spoke admits only the hub, through the hub.
 func TestDirectMessagesBetweenSpokes(t *testing.T) {
-	net := startWired(t, 4, testnet.Star, func(_ int, cfg *testnet.NodeConfig) { cfg.Node.RateLimits = false })
-	b := connect(t, net, 1, "bob", nil)
-	d := connect(t, net, 3, "dave", newKey(t))
-	waitListed(t, b, "#general", d.ID)
-	waitListed(t, d, "#general", b.ID)
-	dmBothWays(t, b, d)
+	for _, tc := range []struct {
+		name       string
+		firewalled bool
+	}{{"direct", false}, {"through the hub", true}} {
+		firewalled := tc.firewalled
+		t.Run(tc.name, func(t *testing.T) {
+			net := startWired(t, 4, testnet.Star, func(i int, cfg *testnet.NodeConfig) {
+				cfg.Node.RateLimits = false
+				if firewalled && i == 3 {
+					testnet.OnlyWired(cfg)
+				}
+			})
+			b := connect(t, net, 1, "bob", nil)
+			d := connect(t, net, 3, "dave", newKey(t))
+			waitListed(t, b, "#general", d.ID)
+			waitListed(t, d, "#general", b.ID)
+			dmBothWays(t, b, d)
+			if firewalled {
+				require.Equal(t, []string{net.Nodes[0].Host.ID()}, net.Nodes[3].Host.Peers())
+				require.NotZero(t, net.Nodes[0].Host.Stats().Relayed)
+			}
+		})
+	}
 }
