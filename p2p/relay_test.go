@@ -119,9 +119,9 @@ func TestRequestRoutedAroundRefusedConnection(t *testing.T) {
 	}
 }
 
-// TestRequestRetriedRoutedWhenConnectionDies: a direct connection that
-// dies under a request (here the target closes it from its handler) sends
-// the request again through the mesh: delivery is at least once.
+// TestRequestRetriedRoutedWhenConnectionDies: a connection dialled for a
+// request that dies under it (here the target closes it from its handler)
+// sends the request again through the mesh: delivery is at least once.
 func TestRequestRetriedRoutedWhenConnectionDies(t *testing.T) {
 	hs := routedLine(t, 3)
 	a, c := hs[0], hs[2]
@@ -138,13 +138,23 @@ func TestRequestRetriedRoutedWhenConnectionDies(t *testing.T) {
 		return append([]byte(from+":"), req...), nil
 	})
 	require.NoError(t, a.AddAddrs(c.ID(), c.Addrs()))
-	require.NoError(t, a.Connect(t.Context(), c.Addrs()[0]))
+	require.NotContains(t, a.Peers(), c.ID())
 
 	resp, err := a.Request(t.Context(), c.ID(), echo, []byte("again"))
 	require.NoError(t, err)
 	require.Equal(t, a.ID()+":again", string(resp))
 	mu.Lock()
 	require.Equal(t, 2, calls, "the direct attempt, then the routed one")
+	calls = 0
+	mu.Unlock()
+
+	// A connection that was up before the request broke after the handler
+	// may have run: the error is reported, not retried.
+	require.NoError(t, a.Connect(t.Context(), c.Addrs()[0]))
+	_, err = a.Request(t.Context(), c.ID(), echo, []byte("once"))
+	require.Error(t, err)
+	mu.Lock()
+	require.Equal(t, 1, calls)
 	mu.Unlock()
 }
 

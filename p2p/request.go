@@ -138,9 +138,10 @@ func (h *Host) Request(ctx context.Context, peer, proto string, req []byte) ([]b
 var errNotDirect = errors.New("not reachable directly")
 
 // direct sends req to p over a stream of its own. It fails with
-// errNotDirect when no stream could be opened, or when the connection died
-// under the request (as when p refuses us once the handshake names us);
-// the handler may then have run, so a routed retry delivers at least once.
+// errNotDirect when no stream could be opened, or when the connection it
+// dialled died under the request (as when p refuses us once the handshake
+// names us); the handler may then have run, so a routed retry delivers at
+// least once.
 // Such a peer is not dialled again for directRetry while a route to it is
 // known, unless it connects by itself. Dialling a peer not yet connected
 // gets a third of the budget, so a routed attempt has time left when the
@@ -164,7 +165,9 @@ func (h *Host) direct(ctx context.Context, p peer.ID, proto protocol.ID, req []b
 		return 0, nil, fmt.Errorf("%w: %w", errNotDirect, err)
 	}
 	status, body, err := roundTrip(ctx, s, req, h.cfg.MaxMessageSize+1)
-	if err != nil && ctx.Err() == nil && s.Conn().IsClosed() {
+	// Only a connection dialled for this request counts: one that was up
+	// before and dies now more likely broke after the handler ran.
+	if err != nil && !connected && ctx.Err() == nil && s.Conn().IsClosed() {
 		h.routes.directFailed(p, time.Now())
 		return 0, nil, fmt.Errorf("%w: connection closed: %w", errNotDirect, err)
 	}
