@@ -14,7 +14,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/agentchat/mesh/identity"
 	"github.com/agentchat/mesh/testnet"
 )
 
@@ -70,17 +69,8 @@ func TestLineOfNodeProcessesCarriesDMs(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dial := func(url, name string) *testnet.Agent {
-		_, priv, err := identity.GenerateKey()
-		require.NoError(t, err)
-		a, err := testnet.Dial(ctx, url)
-		require.NoError(t, err)
-		t.Cleanup(func() { a.Close() })
-		_, err = a.Identify(ctx, name, priv)
-		require.NoError(t, err)
-		return a
-	}
-	a, c := dial(mesh.Nodes[0].WS, "alice"), dial(mesh.Nodes[2].WS, "carol")
+	a, _ := dialKeyed(ctx, t, mesh.Nodes[0].WS, "alice")
+	c, _ := dialKeyed(ctx, t, mesh.Nodes[2].WS, "carol")
 	dm := func(from, to *testnet.Agent, content string) {
 		t.Helper()
 		// Until the roster has spread, the node answers AGENT_NOT_FOUND.

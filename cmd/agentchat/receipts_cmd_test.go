@@ -20,20 +20,25 @@ import (
 	"github.com/agentchat/mesh/testnet"
 )
 
+// dialKeyed connects an agent with a fresh key to the node at wsURL,
+// closed when the test ends.
+func dialKeyed(ctx context.Context, t *testing.T, wsURL, name string) (*testnet.Agent, ed25519.PrivateKey) {
+	t.Helper()
+	_, priv, err := identity.GenerateKey()
+	require.NoError(t, err)
+	a, err := testnet.Dial(ctx, wsURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close() })
+	_, err = a.Identify(ctx, name, priv)
+	require.NoError(t, err)
+	return a, priv
+}
+
 // settleOne runs one proposal to completion on n and returns the parties.
 func settleOne(t *testing.T, wsURL string) (string, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	dial := func(name string) (*testnet.Agent, ed25519.PrivateKey) {
-		_, priv, err := identity.GenerateKey()
-		require.NoError(t, err)
-		a, err := testnet.Dial(ctx, wsURL)
-		require.NoError(t, err)
-		t.Cleanup(func() { a.Close() })
-		_, err = a.Identify(ctx, name, priv)
-		require.NoError(t, err)
-		return a, priv
-	}
+	dial := func(name string) (*testnet.Agent, ed25519.PrivateKey) { return dialKeyed(ctx, t, wsURL, name) }
 	next := func(a *testnet.Agent, typ string) testnet.Frame {
 		f, err := a.Next(ctx, typ, "ERROR")
 		require.NoError(t, err)
