@@ -161,7 +161,7 @@ func (h *Host) requestRouted(ctx context.Context, target peer.ID, proto string, 
 	h.routed.Add(1)
 	status, body, err := h.exchange(ctx, next, protoRoute, r.encode(), h.cfg.MaxMessageSize+1+routeOverhead)
 	if err != nil {
-		return 0, nil, fmt.Errorf("via %s: %w", next, err)
+		return 0, nil, fmt.Errorf("%w: via %s: %w", ErrNoRoute, next, err)
 	}
 	if status != statusOK {
 		return 0, nil, fmt.Errorf("%w: via %s: %s", ErrNoRoute, next, body)
