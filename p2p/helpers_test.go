@@ -144,12 +144,17 @@ func (c *collector) stop() {
 }
 
 // count returns how many collected messages have data starting with prefix.
-func (c *collector) count(prefix string) int {
+func (c *collector) count(prefix string) int { return c.countWhere(prefix, true) }
+
+// countRemote is count without the messages the collector's host published.
+func (c *collector) countRemote(prefix string) int { return c.countWhere(prefix, false) }
+
+func (c *collector) countWhere(prefix string, local bool) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
 	for _, m := range c.msgs {
-		if strings.HasPrefix(string(m.Data), prefix) {
+		if strings.HasPrefix(string(m.Data), prefix) && (local || !m.Local) {
 			n++
 		}
 	}
@@ -169,15 +174,16 @@ func (c *collector) find(data string) []*Message {
 	return out
 }
 
-// warm publishes probes on pub until c has received one, so that the mesh
-// path from pub's host to c's is known to carry messages.
+// warm publishes probes on pub until c has received one from another host
+// (its own host's probes, if it published any, do not count), so that the
+// mesh path from pub's host to c's is known to carry messages.
 func warm(t *testing.T, pub *Topic, c *collector) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		if err := pub.Publish(t.Context(), []byte("warm")); err != nil {
 			return false
 		}
-		return c.count("warm") > 0
+		return c.countRemote("warm") > 0
 	}, 10*time.Second, 50*time.Millisecond, "mesh never carried a probe")
 }
 

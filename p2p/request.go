@@ -138,8 +138,8 @@ func (h *Host) Request(ctx context.Context, peer, proto string, req []byte) ([]b
 var errNotDirect = errors.New("not reachable directly")
 
 // direct sends req to p over a stream of its own. It fails with
-// errNotDirect when no stream could be opened, or when the connection it
-// dialled died under the request (as when p refuses us once the handshake
+// errNotDirect when no stream could be opened, or when the stream failed
+// on the connection it dialled (as when p refuses us once the handshake
 // names us); the handler may then have run, so a routed retry delivers at
 // least once.
 // Such a peer is not dialled again for directRetry while a route to it is
@@ -165,11 +165,14 @@ func (h *Host) direct(ctx context.Context, p peer.ID, proto protocol.ID, req []b
 		return 0, nil, fmt.Errorf("%w: %w", errNotDirect, err)
 	}
 	status, body, err := roundTrip(ctx, s, req, h.cfg.MaxMessageSize+1)
-	// Only a connection dialled for this request counts: one that was up
-	// before and dies now more likely broke after the handler ran.
-	if err != nil && !connected && ctx.Err() == nil && s.Conn().IsClosed() {
+	// The stream failed (a handler's error would be a status) on a
+	// connection dialled for this request: p took us and dropped us, which
+	// is how a node refuses once the handshake names the dialler (whether
+	// the connection is already marked closed is a race). A connection that
+	// was up before and breaks now more likely broke after the handler ran.
+	if err != nil && !connected && ctx.Err() == nil {
 		h.routes.directFailed(p, time.Now())
-		return 0, nil, fmt.Errorf("%w: connection closed: %w", errNotDirect, err)
+		return 0, nil, fmt.Errorf("%w: stream on a new connection: %w", errNotDirect, err)
 	}
 	return status, body, err
 }
