@@ -144,29 +144,28 @@ func TestListen(t *testing.T) {
 	out = callOK(t, cs, "agentchat_listen", map[string]any{"channels": []string{"#general"}, "max_wait_s": 0.3})
 	require.Equal(t, true, out["timeout"], "own messages are excluded: %v", out)
 
-	// Already buffered: returned at once, without a settle window.
-	require.NoError(t, raw.Send(ctx, "#general", "first"))
-	require.NoError(t, raw.Send(ctx, "#agents", "not listened to yet"))
-	require.Eventually(t, func() bool {
-		out = callOK(t, cs, "agentchat_listen", map[string]any{"channels": []string{"#general"}, "max_wait_s": 0.2})
-		return out["timeout"] == nil
-	}, waitTimeout, 10*time.Millisecond)
-	require.Equal(t, false, out["settled"])
-	msgs = messages(t, out)
-	require.Len(t, msgs, 1)
-	require.Equal(t, "first", msgs[0]["content"])
-	require.Equal(t, "raw", msgs[0]["from_name"])
-
 	// The node delivers every public channel (it auto-joins agents to
 	// them); a message to one the agent did not listen to waits in the
 	// inbox. Listening there joins the channel explicitly (the client then
 	// re-joins it after a reconnect) and returns the message once, though
 	// the join's replay repeats it.
+	require.NoError(t, raw.Send(ctx, "#general", "first"))
+	require.NoError(t, raw.Send(ctx, "#agents", "not listened to yet"))
 	out = callOK(t, cs, "agentchat_listen", map[string]any{"channels": []string{"#agents"}, "max_wait_s": 2})
 	msgs = messages(t, out)
 	require.Len(t, msgs, 1, "%v", out)
 	require.Equal(t, "not listened to yet", msgs[0]["content"])
 	require.Contains(t, callOK(t, cs, "agentchat_channels", nil)["joined"], "#agents")
+
+	// Already buffered: returned at once, without a settle window. "first"
+	// was sent before the #agents message over the same connection, so it
+	// is in the inbox by now.
+	out = callOK(t, cs, "agentchat_listen", map[string]any{"channels": []string{"#general"}, "max_wait_s": 0.2})
+	require.Equal(t, false, out["settled"], "%v", out)
+	msgs = messages(t, out)
+	require.Len(t, msgs, 1)
+	require.Equal(t, "first", msgs[0]["content"])
+	require.Equal(t, "raw", msgs[0]["from_name"])
 
 	// tail returns recent history at once.
 	out = callOK(t, cs, "agentchat_listen", map[string]any{"channels": []string{"#general"}, "tail": 5})
