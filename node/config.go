@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-datastore"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/agentchat/mesh/protocol"
 )
@@ -53,6 +54,9 @@ type Config struct {
 	// Mesh, if set, fills the /health "mesh" block (peer ID, peers,
 	// counters of the federation).
 	Mesh func() any
+	// Metrics, if set, receives the node's Prometheus series (metrics.go);
+	// nil counts them unexported.
+	Metrics prometheus.Registerer
 
 	// Channels are created at start, public, in this order.
 	Channels []string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -274,6 +275,7 @@ func (c *conn) closeWith(code int, reason string) {
 	}
 	c.closing = &closeReq{code: code, reason: reason}
 	c.kickLocked()
+	c.s.metrics.closes.WithLabelValues(strconv.Itoa(code)).Inc()
 }
 
 // peerClosed records the agent's close frame, which the reader has

@@ -25,10 +25,12 @@ func (s *Server) handleFrame(c *conn, data []byte) {
 		if !identified {
 			if !c.window.allow(now, s.cfg.PreAuthFrames, s.cfg.RateWindow) {
 				c.log().Warn("pre-auth flood", "limit", s.cfg.PreAuthFrames)
+				s.metrics.rateLimited.WithLabelValues("pre_auth").Inc()
 				c.closeWith(protocol.ClosePolicy, "Rate limit exceeded")
 				return
 			}
 		} else if !c.window.allow(now, s.cfg.PostAuthFrames, s.cfg.RateWindow) {
+			s.metrics.rateLimited.WithLabelValues("post_auth").Inc()
 			c.sendError(protocol.Errorf(protocol.CodeRateLimited, "Rate limit exceeded (max %d messages per %s)", s.cfg.PostAuthFrames, s.cfg.RateWindow))
 			return
 		}
@@ -46,10 +48,12 @@ func (s *Server) handleFrame(c *conn, data []byte) {
 		}
 	}
 	if perr != nil {
+		s.metrics.frameIn("invalid", len(data))
 		c.log().Debug("invalid frame", "err", perr.Message)
 		c.sendError(perr)
 		return
 	}
+	s.metrics.frameIn(m.Type(), len(data))
 	if perr := s.dispatch(c, m, data, now); perr != nil {
 		c.sendError(perr)
 	}

@@ -107,7 +107,9 @@ func (c *conn) flushNow(buf []byte) []byte {
 	if ping {
 		buf = append(buf, pingFrame...)
 	}
+	start := time.Now()
 	done, err := c.cork.TryWrite(buf, c.s.cfg.WriteTimeout)
+	c.s.metrics.observeWrite("flush", start)
 
 	c.qmu.Lock()
 	defer c.qmu.Unlock()

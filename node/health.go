@@ -47,16 +47,9 @@ func (s *Server) serveHealth(w http.ResponseWriter) {
 		h.StartedAt = &st
 		h.UptimeSeconds = int64(time.Since(s.started).Seconds())
 	}
+	a := s.agentCounts()
+	h.Agents = healthAgents{Connected: a.connected, WithIdentity: a.withIdentity, Parked: a.parked}
 	s.mu.RLock()
-	for _, c := range s.agents {
-		h.Agents.Connected++
-		if c.agent.pubkey != "" {
-			h.Agents.WithIdentity++
-		}
-		if c.rstate.Load() == rsParked {
-			h.Agents.Parked++
-		}
-	}
 	for _, ch := range s.channels {
 		h.Channels.Total++
 		if !ch.inviteOnly {

@@ -37,6 +37,7 @@ type Server struct {
 	access   *access
 	bans     *BanSet
 	redact   *redactor
+	metrics  *metrics
 
 	ctx    context.Context // lifetime of the server; set by Run
 	cancel context.CancelFunc
@@ -82,6 +83,12 @@ func New(cfg Config) (*Server, error) {
 		takeovers:  make(map[string]*takeover),
 		perIP:      make(map[string]int),
 		floors:     make(map[floorKey]*floor),
+		metrics:    newMetrics(),
+	}
+	if cfg.Metrics != nil {
+		if err := s.metrics.register(cfg.Metrics, s); err != nil {
+			return nil, fmt.Errorf("node metrics: %w", err)
+		}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -22,10 +22,12 @@ func (c *conn) send(b []byte) {
 	c.qmu.Lock()
 	if c.closing != nil {
 		c.qmu.Unlock()
+		c.s.metrics.drops.WithLabelValues("closed").Inc()
 		return
 	}
 	if len(c.queue) >= c.s.cfg.SendQueue {
 		c.qmu.Unlock()
+		c.s.metrics.drops.WithLabelValues("slow_consumer").Inc()
 		c.log().Warn("slow consumer disconnected", "queue", c.s.cfg.SendQueue)
 		c.closeWith(protocol.CloseSlowConsumer, "Slow consumer")
 		return
@@ -33,6 +35,7 @@ func (c *conn) send(b []byte) {
 	c.queue = append(c.queue, b)
 	c.kickLocked()
 	c.qmu.Unlock()
+	c.s.metrics.frameOut(b)
 }
 
 // kickLocked makes sure what is pending (frames, a ping, the close) gets
@@ -154,6 +157,7 @@ func (c *conn) writeBatch(rest []byte, frames [][]byte, ping bool) error {
 	if ping {
 		c.cork.AppendFramed(pingFrame)
 	}
+	defer c.s.metrics.observeWrite("writer", now)
 	return c.cork.Flush()
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -91,6 +92,11 @@ type Config struct {
 
 	// Logger receives the package's logs; nil discards them.
 	Logger *slog.Logger
+	// Metrics, if set, receives libp2p's own Prometheus series (swarm,
+	// identify, autonat, ...); nil turns libp2p's metrics off. Some of
+	// libp2p's collectors are process-wide, so hosts sharing a process
+	// report them summed.
+	Metrics prometheus.Registerer
 }
 
 // DefaultConfig returns the settings for a node on the internet: TCP and

@@ -110,8 +110,12 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
-		libp2p.DisableMetrics(),
 		libp2p.UserAgent("agentchat-mesh"),
+	}
+	if rc.Metrics != nil {
+		opts = append(opts, libp2p.PrometheusRegisterer(rc.Metrics))
+	} else {
+		opts = append(opts, libp2p.DisableMetrics())
 	}
 	if len(rc.listen) > 0 {
 		opts = append(opts, libp2p.ListenAddrs(rc.listen...))
@@ -215,7 +219,7 @@ func (h *Host) newPubSub() (*pubsub.PubSub, error) {
 		pubsub.WithValidateThrottle(max(c.QueueSize, 8192)),
 		pubsub.WithMaxMessageSize(c.MaxMessageSize),
 		pubsub.WithRawTracer(h.tracer),
-		pubsub.WithLogger(routerLogger(h.log.With("component", "gossipsub"))),
+		pubsub.WithLogger(routerLogger(h.cfg.Logger.With("component", "gossipsub"))),
 	)
 }
 

@@ -49,25 +49,28 @@ func (a marketAdapter) Stats() node.ProposalStats {
 // startMarket opens the receipt store and builds the market with its
 // escrow hooks, its receipts, skills and identity records replicated over
 // the bridge; run delivers webhooks until its context ends. onIdentities
-// is called when new identity records are folded in.
+// is called when new identity records are folded in. The ledger's series
+// go to metrics.
 func startMarket(ctx context.Context, dd *node.DataDir, cfg NodeConfig, br *bridge.Bridge, log *slog.Logger,
-	onIdentities func()) (*market.Machine, *ledger.Hooks, func(context.Context) error, error) {
+	onIdentities func(), metrics *Metrics) (*market.Machine, *ledger.Hooks, func(context.Context) error, error) {
 	store, err := ledger.OpenStore(ctx, ledger.StoreConfig{Datastore: dd.Store, NodeKey: dd.Key})
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	hooks := ledger.NewHooks(log)
 	run := func(ctx context.Context) error { <-ctx.Done(); return nil }
+	var wh *ledger.Webhooks
 	if len(cfg.Webhooks) > 0 {
 		wcfg := ledger.DefaultWebhookConfig(cfg.Webhooks...)
 		wcfg.SigningKey, wcfg.Logger = dd.Key, log
-		wh, err := ledger.NewWebhooks(wcfg)
+		wh, err = ledger.NewWebhooks(wcfg)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("webhooks: %w", err)
 		}
 		wh.Attach(hooks)
 		run = wh.Run
 	}
+	metrics.registerLedger(store, wh)
 	mc := cfg.Market
 	mc.NodeKey, mc.Store, mc.Datastore, mc.Hooks, mc.Logger = dd.Key, store, dd.Store, hooks, log
 	mc.OnReceipt = func(raw []byte) { br.Announce(receiptsSet, raw) }

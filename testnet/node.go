@@ -42,6 +42,8 @@ type Node struct {
 	Server *node.Server
 	Market *market.Machine
 	Hooks  *ledger.Hooks
+	// Metrics is the node's Prometheus registry, served at GET /metrics.
+	Metrics *Metrics
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -62,7 +64,8 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cfg.P2P.Key, cfg.P2P.Logger = dd.Key, log
+	metrics := newMetrics()
+	cfg.P2P.Key, cfg.P2P.Logger, cfg.P2P.Metrics = dd.Key, log, metrics
 	host, err := p2p.New(ctx, cfg.P2P)
 	if err != nil {
 		dd.Close()
@@ -71,6 +74,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	cfg.Bridge.Logger = log
 	cfg.Bridge.AlwaysServe = append(append([]string{}, cfg.Node.Channels...), cfg.Node.VerifiedOnlyChannels...)
 	br := bridge.New(cfg.Bridge, host)
+	metrics.registerMesh(host, br)
 	// A revocation the market learns closes the live sessions of the key;
 	// the server exists only after the market, hence the pointer.
 	var srvRef atomic.Pointer[node.Server]
@@ -79,14 +83,16 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 			s.CloseRevoked()
 		}
 	}
-	mk, hooks, hooksRun, err := startMarket(ctx, dd, cfg, br, log, closeRevoked)
+	mk, hooks, hooksRun, err := startMarket(ctx, dd, cfg, br, log, closeRevoked, metrics)
 	if err != nil {
 		host.Close()
 		dd.Close()
 		return nil, err
 	}
 	cfg.Node.Key, cfg.Node.Store, cfg.Node.Logger, cfg.Node.Federation = dd.Key, dd.Store, log, br
-	cfg.Node.Market, cfg.Node.HTTP, cfg.Node.Revocations = marketAdapter{mk}, mk.Handler(), mk
+	metrics.registerMarket(mk)
+	cfg.Node.Market, cfg.Node.HTTP, cfg.Node.Revocations, cfg.Node.Metrics = marketAdapter{mk}, mk.Handler(), mk, metrics
+	cfg.Node.HTTP.Handle("GET /metrics", metrics.Handler())
 	cfg.Node.Mesh = func() any { return meshHealth(host, br) }
 	cfg.Node.OnBan = func(raw []byte) { br.Announce(bansSet, raw) }
 	srv, err := node.New(cfg.Node)
@@ -109,7 +115,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	srvCtx, stopSrv := context.WithCancel(context.Background())
 	brCtx, stopBr := context.WithCancel(context.Background())
 	hostCtx, stopHost := context.WithCancel(context.Background())
-	n := &Node{Data: dd, Host: host, Bridge: br, Server: srv, Market: mk, Hooks: hooks, cancel: cancel, done: make(chan struct{})}
+	n := &Node{Data: dd, Host: host, Bridge: br, Server: srv, Market: mk, Hooks: hooks, Metrics: metrics, cancel: cancel, done: make(chan struct{})}
 	stage := func(name string, f func() error) chan struct{} {
 		done := make(chan struct{})
 		go func() {

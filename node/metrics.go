@@ -1,0 +1,208 @@
+package node
+
+import (
+	"bytes"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the node's Prometheus series (docs/operating.md lists them).
+// Counters are updated on the data path, so each is resolved once per frame
+// type and cached; gauges are read from the server's state at scrape time.
+type metrics struct {
+	framesIn, bytesIn   *prometheus.CounterVec // by type; "invalid" for frames that did not decode
+	framesOut, bytesOut *prometheus.CounterVec // by type, counted when queued to an agent
+	drops               *prometheus.CounterVec // by reason: closed, slow_consumer
+	closes              *prometheus.CounterVec // close frames the node started, by code
+	rateLimited         *prometheus.CounterVec // by phase: pre_auth (closed 1008), post_auth (RATE_LIMITED)
+	writeSeconds        *prometheus.HistogramVec
+
+	// byType caches the counters of each frame type (in/out, frames/bytes):
+	// a sync.Map, since the fan-out reads it for every frame and the set of
+	// types settles at once. At most maxTypes types per direction are kept:
+	// frames relayed from other nodes carry types we do not control, and
+	// every further type counts as "other".
+	byType sync.Map // typeKey -> typeCounters
+	addMu  sync.Mutex
+	types  map[string]int // guarded by addMu: types kept per direction
+}
+
+type typeKey struct {
+	dir string // "in" or "out"
+	typ string
+}
+
+type typeCounters struct{ frames, bytes prometheus.Counter }
+
+// maxTypes bounds the distinct type labels per direction.
+const maxTypes = 96
+
+func newMetrics() *metrics {
+	return &metrics{
+		framesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentchat_frames_in_total", Help: "Websocket frames received from agents, by type (invalid: did not decode).",
+		}, []string{"type"}),
+		bytesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentchat_frame_bytes_in_total", Help: "Bytes of websocket frames received from agents, by type.",
+		}, []string{"type"}),
+		framesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentchat_frames_out_total", Help: "Frames queued to agents (deliveries), by type.",
+		}, []string{"type"}),
+		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentchat_frame_bytes_out_total", Help: "Bytes of frames queued to agents, by type.",
+		}, []string{"type"}),
+		drops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentchat_frames_dropped_total", Help: "Frames for an agent that were not queued: its connection was closing, or its queue was full (slow consumer).",
+		}, []string{"reason"}),
+		closes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentchat_closes_total", Help: "Websocket closes the node started, by close code (1013: slow consumer).",
+		}, []string{"code"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentchat_rate_limited_total", Help: "Frames refused by the rate limits: pre_auth closes with 1008, post_auth answers RATE_LIMITED.",
+		}, []string{"phase"}),
+		writeSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "agentchat_write_seconds",
+			Help:    "Time of one write of queued frames to an agent's socket: flush (the shared flusher's non-blocking write) or writer (a connection's own writer).",
+			Buckets: []float64{.00001, .00005, .0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5},
+		}, []string{"path"}),
+		types: map[string]int{},
+	}
+}
+
+// register adds the node's series to reg, with gauges that read s.
+func (m *metrics) register(reg prometheus.Registerer, s *Server) error {
+	gauges := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentchat_agents_connected", Help: "Identified agents connected to this node."},
+			func() float64 { return float64(s.agentCounts().connected) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentchat_agents_parked", Help: "Identified agents whose idle socket is parked (no goroutine)."},
+			func() float64 { return float64(s.agentCounts().parked) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentchat_agents_verified", Help: "Connected agents that passed challenge-response."},
+			func() float64 { return float64(s.agentCounts().verified) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentchat_agents_remote", Help: "Agents on other nodes this node knows of (the roster)."},
+			func() float64 { return float64(s.remoteCount()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentchat_channels", Help: "Channels this node serves."},
+			func() float64 { return float64(s.channelCount()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentchat_sockets", Help: "Open websocket connections, identified or not."},
+			func() float64 { return float64(s.socketCount()) }),
+	}
+	for _, c := range append(gauges, m.framesIn, m.bytesIn, m.framesOut, m.bytesOut, m.drops, m.closes, m.rateLimited, m.writeSeconds) {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// counted returns the frame and byte counters of typ in direction dir.
+func (m *metrics) counted(dir, typ string) typeCounters {
+	k := typeKey{dir, typ}
+	if tc, ok := m.byType.Load(k); ok {
+		return tc.(typeCounters)
+	}
+	m.addMu.Lock()
+	defer m.addMu.Unlock()
+	if tc, ok := m.byType.Load(k); ok {
+		return tc.(typeCounters)
+	}
+	if m.types[dir] >= maxTypes {
+		k.typ = "other"
+		if tc, ok := m.byType.Load(k); ok {
+			return tc.(typeCounters)
+		}
+	}
+	frames, byts := m.framesIn, m.bytesIn
+	if dir == "out" {
+		frames, byts = m.framesOut, m.bytesOut
+	}
+	tc := typeCounters{frames.WithLabelValues(k.typ), byts.WithLabelValues(k.typ)}
+	m.byType.Store(k, tc)
+	m.types[dir]++
+	return tc
+}
+
+// frameIn counts one inbound frame of n bytes.
+func (m *metrics) frameIn(typ string, n int) {
+	tc := m.counted("in", typ)
+	tc.frames.Inc()
+	tc.bytes.Add(float64(n))
+}
+
+// frameOut counts one frame queued to an agent.
+func (m *metrics) frameOut(b []byte) {
+	tc := m.counted("out", frameType(b))
+	tc.frames.Inc()
+	tc.bytes.Add(float64(len(b)))
+}
+
+// observeWrite records one socket write that started at start.
+func (m *metrics) observeWrite(path string, start time.Time) {
+	m.writeSeconds.WithLabelValues(path).Observe(time.Since(start).Seconds())
+}
+
+var typePrefix = []byte(`{"type":"`)
+
+// frameType reads the type of an encoded frame, which the encoder writes
+// first; anything else is "other". Only A-Z and _ are taken, so a label
+// never carries an agent's text.
+func frameType(b []byte) string {
+	if !bytes.HasPrefix(b, typePrefix) {
+		return "other"
+	}
+	rest := b[len(typePrefix):]
+	for i := 0; i < len(rest) && i <= 32; i++ {
+		switch c := rest[i]; {
+		case c == '"':
+			if i == 0 {
+				return "other"
+			}
+			return string(rest[:i])
+		case c == '_' || (c >= 'A' && c <= 'Z'):
+		default:
+			return "other"
+		}
+	}
+	return "other"
+}
+
+// agentStats are the agent counts of /health and the gauges, counted in
+// one pass.
+type agentStats struct{ connected, withIdentity, parked, verified int }
+
+func (s *Server) agentCounts() agentStats {
+	var st agentStats
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, c := range s.agents {
+		st.connected++
+		if c.agent.pubkey != "" {
+			st.withIdentity++
+		}
+		if c.rstate.Load() == rsParked {
+			st.parked++
+		}
+		if c.agent.verified {
+			st.verified++
+		}
+	}
+	return st
+}
+
+func (s *Server) remoteCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.remotes)
+}
+
+func (s *Server) channelCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.channels)
+}
+
+func (s *Server) socketCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.conns)
+}
