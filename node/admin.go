@@ -37,7 +37,7 @@ func (s *Server) handleAdmin(c *conn, m protocol.Message) *protocol.Error {
 	case *protocol.AdminApprove:
 		return s.adminApprove(c, m)
 	case *protocol.AdminRevoke:
-		if !s.cfg.Allowlist {
+		if on, _ := s.Allowlist(); !on {
 			return protocol.Errorf(protocol.CodeInvalidMsg, "Allowlist not configured")
 		}
 		if !s.adminOK(m.AdminKey) {
@@ -57,7 +57,7 @@ func (s *Server) handleAdmin(c *conn, m protocol.Message) *protocol.Error {
 		}
 		c.sendFrame(adminResult(kv("action", "revoke"), kv("success", true)))
 	case *protocol.AdminList:
-		if !s.cfg.Allowlist {
+		if on, _ := s.Allowlist(); !on {
 			return protocol.Errorf(protocol.CodeInvalidMsg, "Allowlist not configured")
 		}
 		if !s.adminOK(m.AdminKey) {
@@ -77,8 +77,9 @@ func (s *Server) handleAdmin(c *conn, m protocol.Message) *protocol.Error {
 			}
 			entries = append(entries, listed{"@" + e.AgentID, prefix + "...", e.ApprovedAt, e.Note})
 		}
+		on, strict := s.Allowlist()
 		c.sendFrame(adminResult(kv("action", "list"), kv("entries", entries),
-			kv("enabled", s.cfg.Allowlist), kv("strict", s.cfg.AllowlistStrict)))
+			kv("enabled", on), kv("strict", strict)))
 	case *protocol.AdminKick:
 		return s.adminKick(c, m)
 	case *protocol.AdminBan:
@@ -130,7 +131,7 @@ func (s *Server) handleAdmin(c *conn, m protocol.Message) *protocol.Error {
 var errNoModeration = protocol.Errorf(protocol.CodeInvalidMsg, "Moderation not configured (no admin key)")
 
 func (s *Server) adminApprove(c *conn, m *protocol.AdminApprove) *protocol.Error {
-	if !s.cfg.Allowlist {
+	if on, _ := s.Allowlist(); !on {
 		return protocol.Errorf(protocol.CodeInvalidMsg, "Allowlist not configured")
 	}
 	if !s.adminOK(m.AdminKey) {

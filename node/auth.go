@@ -37,7 +37,8 @@ func (s *Server) handleIdentify(c *conn, m *protocol.Identify) *protocol.Error {
 	case pending:
 		return protocol.Errorf(protocol.CodeInvalidMsg, "Challenge already pending")
 	}
-	if ok, reason := s.access.checkIdentify(s.cfg.Allowlist, s.cfg.AllowlistStrict, m.Pubkey); !ok {
+	on, strict := s.Allowlist()
+	if ok, reason := s.access.checkIdentify(on, strict, m.Pubkey); !ok {
 		return protocol.Errorf(protocol.CodeNotAllowed, "%s", reason)
 	}
 	if m.Pubkey == "" {
@@ -177,7 +178,7 @@ func (s *Server) register(c *conn, a *agent, pubkey string) {
 	if old != nil {
 		oldAgent, _ = s.unregisterLocked(old)
 	}
-	if a.id == s.cfg.GenesisID || (pubkey != "" && s.cfg.Allowlist && s.access.listed(pubkey)) {
+	if on, _ := s.Allowlist(); a.id == s.cfg.GenesisID || (pubkey != "" && on && s.access.listed(pubkey)) {
 		a.verified = true
 	}
 	c.agent = a

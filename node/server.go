@@ -33,11 +33,14 @@ type Server struct {
 	flush    *flusher // writes for agents on plain TCP (flusher.go)
 	parker   parker   // holds idle agents' sockets (park.go); nil: none
 	parks    atomic.Int64
-	started  time.Time
-	access   *access
-	bans     *BanSet
-	redact   *redactor
-	metrics  *metrics
+	// allowMode is the allowlist mode (reload.go); the only source of
+	// truth after New, since the operator can change it at run time.
+	allowMode atomic.Int32
+	started   time.Time
+	access    *access
+	bans      *BanSet
+	redact    *redactor
+	metrics   *metrics
 
 	ctx    context.Context // lifetime of the server; set by Run
 	cancel context.CancelFunc
@@ -85,6 +88,7 @@ func New(cfg Config) (*Server, error) {
 		floors:     make(map[floorKey]*floor),
 		metrics:    newMetrics(),
 	}
+	s.allowMode.Store(modeOf(cfg.Allowlist, cfg.AllowlistStrict))
 	if cfg.Metrics != nil {
 		if err := s.metrics.register(cfg.Metrics, s); err != nil {
 			return nil, fmt.Errorf("node metrics: %w", err)

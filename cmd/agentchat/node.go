@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -65,6 +66,8 @@ func nodeFlags() []cli.Flag {
 		&cli.IntFlag{Name: "p2p-max-conns", Value: p.MaxConns, Usage: "libp2p resource manager connection limit (0: scaled default)", EnvVars: env("P2P_MAX_CONNS")},
 		&cli.BoolFlag{Name: "local", Usage: "loopback-only mesh settings with short timers (testnets)", EnvVars: env("LOCAL")},
 		&cli.StringFlag{Name: "pprof", Usage: "serve Go profiles (net/http/pprof) on `HOST:PORT` (keep it on loopback)", EnvVars: env("PPROF")},
+		&cli.StringFlag{Name: "metrics-listen", Usage: "also serve GET /metrics on `HOST:PORT` (it is always on the websocket port too)", EnvVars: env("METRICS_LISTEN")},
+		&cli.StringFlag{Name: "config", Usage: "TOML `FILE` of settings by flag name (flags and environment override it; SIGHUP re-reads it)", EnvVars: env("CONFIG")},
 		// The marketplace.
 		&cli.DurationFlag{Name: "min-proposal-age", Value: market.DefaultMinAge, Usage: "refuse COMPLETE on younger proposals (0: off)", EnvVars: env("MIN_PROPOSAL_AGE")},
 		&cli.StringSliceFlag{Name: "webhook", Usage: "`URL` that receives escrow events as POSTed JSON (repeatable)", EnvVars: env("WEBHOOKS")},
@@ -78,15 +81,32 @@ func nodeCommand() *cli.Command {
 		Description: bansHelp,
 		Flags:       nodeFlags(),
 		Action: func(c *cli.Context) error {
-			log, err := newLogger(c)
+			hup := notifyHUP()
+			defer signal.Stop(hup)
+			pinned := pinnedFlags(c)
+			var fromFile []string
+			if path := c.String("config"); path != "" {
+				var err error
+				if fromFile, err = applyConfigFile(c, path); err != nil {
+					return err
+				}
+			}
+			log, level, err := newLevelLogger(c)
 			if err != nil {
 				return err
+			}
+			routeLibp2pLogs(log.Handler(), level.Level())
+			if len(fromFile) > 0 {
+				log.Info("config file read", "path", c.String("config"), "settings", fromFile)
 			}
 			cfg, err := nodeConfig(c)
 			if err != nil {
 				return err
 			}
 			cfg.Logger = log
+			if err := checkPortsFree(cfg.Node.Listen, cfg.P2P.Listen); err != nil {
+				return err
+			}
 			if addr := c.String("pprof"); addr != "" {
 				stop, err := servePprof(addr, log)
 				if err != nil {
@@ -98,6 +118,16 @@ func nodeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if addr := c.String("metrics-listen"); addr != "" {
+				stop, err := serveSide("metrics-listen", addr, n.Metrics.Handler(), log)
+				if err != nil {
+					_ = n.Close()
+					return err
+				}
+				defer stop()
+			}
+			r := &reloader{c: c, n: n, level: level, log: log, pinned: pinned, peers: cfg.P2P.Peers}
+			defer r.watch(hup)()
 			scheme := "ws"
 			if cfg.Node.TLSCert != "" {
 				scheme = "wss"
