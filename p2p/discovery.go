@@ -150,11 +150,12 @@ func (h *Host) startKeeper(ctx context.Context, k *keeper) {
 // keepLoop dials k's peer whenever it is not connected. Each dial waits a
 // jittered backoff first, doubling from ReconnectMin to ReconnectMax; a
 // connection that stays up for ReconnectMax resets it, so a peer that keeps
-// dropping us is not redialled in a tight loop.
+// dropping us is not redialled in a tight loop. The first failed dial of
+// an outage is a Warn with the time of the next try; the others are Debug.
 func (h *Host) keepLoop(ctx context.Context, k *keeper) {
 	log := h.log.With("peer", k.id.String())
 	backoff := h.cfg.ReconnectMin
-	first := true
+	first, warned := true, false
 	for ctx.Err() == nil {
 		if h.host.Network().Connectedness(k.id) != network.Connected {
 			if !first && !sleep(ctx, jitter(backoff)) {
@@ -163,11 +164,19 @@ func (h *Host) keepLoop(ctx context.Context, k *keeper) {
 			first = false
 			backoff = min(2*backoff, h.cfg.ReconnectMax)
 			if err := h.dialKept(ctx, k.id); err != nil {
-				if ctx.Err() == nil {
+				switch {
+				case ctx.Err() != nil:
+				case !warned:
+					// The next try is within jitter's 20% of backoff.
+					log.Warn("kept peer unreachable; will retry", "err", err,
+						"retry_at", time.Now().Add(backoff).UTC().Format(time.RFC3339), "retry_in", backoff)
+					warned = true
+				default:
 					log.Debug("redial failed", "err", err, "retry_in", backoff)
 				}
 				continue
 			}
+			warned = false
 			log.Info("kept peer connected")
 		}
 		// Connected: wait for a disconnect poke, or for the connection to

@@ -14,30 +14,13 @@ import (
 // and level: go-libp2p's slog loggers (gologshim, which adds a "logger"
 // attribute naming the subsystem) and go-log's zap loggers, which the DHT
 // and other IPFS libraries use. Both are process-wide, as libp2p's loggers
-// are package variables. setLibp2pLevel keeps go-log's own level gate in
-// step with ours.
-func routeLibp2pLogs(h slog.Handler, level slog.Level) {
+// are package variables. go-log's own per-subsystem gate is opened fully:
+// h's level decides, so changing it (SIGHUP) changes libp2p's too.
+func routeLibp2pLogs(h slog.Handler) {
 	h = h.WithAttrs([]slog.Attr{slog.String("component", "libp2p")})
 	gologshim.SetDefaultHandler(h)
 	golog.SetPrimaryCore(zapToSlog{h: h})
-	setLibp2pLevel(level)
-}
-
-// setLibp2pLevel sets go-log's per-subsystem gate to level.
-func setLibp2pLevel(level slog.Level) {
-	golog.SetAllLoggers(zapLevel(level))
-}
-
-func zapLevel(l slog.Level) golog.LogLevel {
-	switch {
-	case l <= slog.LevelDebug:
-		return golog.LevelDebug
-	case l <= slog.LevelInfo:
-		return golog.LevelInfo
-	case l <= slog.LevelWarn:
-		return golog.LevelWarn
-	}
-	return golog.LevelError
+	_ = golog.SetLogLevel("*", "debug") // a valid name: cannot fail
 }
 
 func slogLevel(l zapcore.Level) slog.Level {

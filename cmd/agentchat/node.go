@@ -95,7 +95,7 @@ func nodeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			routeLibp2pLogs(log.Handler(), level.Level())
+			routeLibp2pLogs(log.Handler())
 			if len(fromFile) > 0 {
 				log.Info("config file read", "path", c.String("config"), "settings", fromFile)
 			}

@@ -103,7 +103,6 @@ func (r *reloader) reload() {
 	if err := setLevel(r.level, want("log-level", "info")); err != nil {
 		r.log.Error("reload: log level", "err", err)
 	} else if r.level.Level() != before {
-		setLibp2pLevel(r.level.Level())
 		changed = append(changed, "log-level")
 	}
 	strict := want("allowlist-strict", "false") == "true"

@@ -42,6 +42,7 @@ func runTestnet(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	routeLibp2pLogs(log.Handler())
 	dir := c.String("dir")
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "agentchat-testnet-"); err != nil {
