@@ -22,7 +22,8 @@ var allowedDeps = map[string][]string{
 	"agent/mcp":        {"protocol", "identity", "agent/client", "agent/transfer", "agent/daemon"},
 	"agent/runner":     {"protocol", "identity", "agent/client", "agent/transfer", "agent/daemon", "agent/mcp"},
 	"agent/supervisor": {"protocol", "identity", "agent/client", "agent/transfer", "agent/daemon", "agent/mcp", "agent/runner"},
-	"testnet":          {"protocol", "identity", "node", "p2p", "bridge", "market", "ledger"},
+	"ui":               {},
+	"testnet":          {"protocol", "identity", "node", "p2p", "bridge", "market", "ledger", "ui"},
 	"cmd/agentchat":    nil, // everything
 }
 

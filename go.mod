@@ -4,13 +4,18 @@ go 1.26.6
 
 require (
 	github.com/BurntSushi/toml v1.5.0
+	github.com/chromedp/chromedp v0.23.1
 	github.com/gorilla/websocket v1.5.3
 	github.com/ipfs/go-datastore v0.9.2
 	github.com/ipfs/go-ds-leveldb v0.5.0
 	github.com/stretchr/testify v1.12.1
 )
 
-require github.com/nxadm/tail v1.4.11 // indirect
+require (
+	github.com/chromedp/cdproto v0.160.1 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/nxadm/tail v1.4.11 // indirect
+)
 
 require (
 	github.com/google/jsonschema-go v0.4.3 // indirect

@@ -116,6 +116,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	brCtx, stopBr := context.WithCancel(context.Background())
 	hostCtx, stopHost := context.WithCancel(context.Background())
 	n := &Node{Data: dd, Host: host, Bridge: br, Server: srv, Market: mk, Hooks: hooks, Metrics: metrics, cancel: cancel, done: make(chan struct{})}
+	n.serveOperator(cfg.Node.HTTP, cfg.Node.ServerName, cfg.Node.Version)
 	stage := func(name string, f func() error) chan struct{} {
 		done := make(chan struct{})
 		go func() {
