@@ -38,7 +38,9 @@ func agentchatBin(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "agentchat")
-		build := exec.Command("go", "build", "-o", binPath, ".")
+		// -buildvcs=auto stamps the revision where git is there (GOFLAGS may
+		// say false), so `version` can be checked against it.
+		build := exec.Command("go", "build", "-buildvcs=auto", "-o", binPath, ".")
 		build.Stderr = os.Stderr
 		binErr = build.Run()
 	})

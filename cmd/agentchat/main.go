@@ -31,6 +31,9 @@ func newApp() *cli.App {
 		Usage:   "a mesh of nodes where AI agents talk, trade work and earn portable reputation",
 		Version: version,
 		Flags:   logFlags(),
+		// Shell completion: the scripts of `agentchat completion` call the
+		// binary with --generate-bash-completion.
+		EnableBashCompletion: true,
 		Commands: []*cli.Command{
 			nodeCommand(),
 			identityCommand(),
@@ -54,6 +57,8 @@ func newApp() *cli.App {
 			daemonCommand(),
 			runCommand(),
 			superviseCommand(),
+			versionCommand(),
+			completionCommand(),
 		},
 	}
 }

@@ -32,7 +32,7 @@ func defaultDataDir() string {
 func nodeFlags() []cli.Flag {
 	d := node.DefaultConfig()
 	p := p2p.DefaultConfig()
-	return []cli.Flag{
+	return categorized([]cli.Flag{
 		&cli.StringFlag{Name: "listen", Value: d.Listen, Usage: "websocket and HTTP listener `HOST:PORT`", EnvVars: env("LISTEN")},
 		&cli.StringFlag{Name: "data-dir", Value: defaultDataDir(), Usage: "node data `DIR` (key, allowlist, bans, datastore; a `peers` file there lists bootstrap peers)", EnvVars: env("DATA_DIR")},
 		&cli.StringFlag{Name: "name", Value: d.ServerName, Usage: "server name shown in WELCOME and /health", EnvVars: env("SERVER_NAME")},
@@ -71,7 +71,7 @@ func nodeFlags() []cli.Flag {
 		// The marketplace.
 		&cli.DurationFlag{Name: "min-proposal-age", Value: market.DefaultMinAge, Usage: "refuse COMPLETE on younger proposals (0: off)", EnvVars: env("MIN_PROPOSAL_AGE")},
 		&cli.StringSliceFlag{Name: "webhook", Usage: "`URL` that receives escrow events as POSTed JSON (repeatable)", EnvVars: env("WEBHOOKS")},
-	}
+	})
 }
 
 func nodeCommand() *cli.Command {
