@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/agentchat/mesh/identity"
@@ -1133,7 +1134,8 @@ func TestConformance(t *testing.T) {
 	t.Run("slow consumer is closed with 1013", func(t *testing.T) {
 		// The write timeout outlasts the burst, so the node is still waiting
 		// to write when the reader comes back (slow under -race).
-		n := startNode(t, noLimits, func(c *node.Config) { c.SendQueue, c.WriteTimeout = 8, 2*time.Minute })
+		reg := prometheus.NewRegistry()
+		n := startNode(t, noLimits, func(c *node.Config) { c.SendQueue, c.WriteTimeout, c.Metrics = 8, 2*time.Minute, reg })
 		// A raw socket that stops reading after WELCOME, with a small fixed
 		// receive buffer so the node's writes back up quickly.
 		d := dialer
@@ -1172,6 +1174,9 @@ func TestConformance(t *testing.T) {
 		require.Equal(t, 1013, ce.Code)
 		require.Equal(t, "Slow consumer", ce.Text)
 		sender.sync() // the sender is not affected
+		// The close and the frames that found the queue full are counted.
+		require.Equal(t, 1.0, gathered(t, reg, "agentchat_closes_total", "1013"))
+		require.GreaterOrEqual(t, gathered(t, reg, "agentchat_frames_dropped_total", "slow_consumer"), 1.0)
 	})
 
 	t.Run("per-IP cap reads X-Forwarded-For only behind a trusted proxy", func(t *testing.T) {

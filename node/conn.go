@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -275,7 +274,7 @@ func (c *conn) closeWith(code int, reason string) {
 	}
 	c.closing = &closeReq{code: code, reason: reason}
 	c.kickLocked()
-	c.s.metrics.closes.WithLabelValues(strconv.Itoa(code)).Inc()
+	c.s.metrics.closeStarted(code)
 }
 
 // peerClosed records the agent's close frame, which the reader has

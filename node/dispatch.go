@@ -25,12 +25,12 @@ func (s *Server) handleFrame(c *conn, data []byte) {
 		if !identified {
 			if !c.window.allow(now, s.cfg.PreAuthFrames, s.cfg.RateWindow) {
 				c.log().Warn("pre-auth flood", "limit", s.cfg.PreAuthFrames)
-				s.metrics.rateLimited.WithLabelValues("pre_auth").Inc()
+				s.metrics.limited("pre_auth")
 				c.closeWith(protocol.ClosePolicy, "Rate limit exceeded")
 				return
 			}
 		} else if !c.window.allow(now, s.cfg.PostAuthFrames, s.cfg.RateWindow) {
-			s.metrics.rateLimited.WithLabelValues("post_auth").Inc()
+			s.metrics.limited("post_auth")
 			c.sendError(protocol.Errorf(protocol.CodeRateLimited, "Rate limit exceeded (max %d messages per %s)", s.cfg.PostAuthFrames, s.cfg.RateWindow))
 			return
 		}

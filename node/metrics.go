@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"strconv"
 	"sync"
 	"time"
 
@@ -122,8 +123,14 @@ func (m *metrics) counted(dir, typ string) typeCounters {
 	return tc
 }
 
+// The recording methods accept a nil *metrics (a Server built without New,
+// as in benchmarks) and count nothing.
+
 // frameIn counts one inbound frame of n bytes.
 func (m *metrics) frameIn(typ string, n int) {
+	if m == nil {
+		return
+	}
 	tc := m.counted("in", typ)
 	tc.frames.Inc()
 	tc.bytes.Add(float64(n))
@@ -131,6 +138,9 @@ func (m *metrics) frameIn(typ string, n int) {
 
 // frameOut counts one frame queued to an agent.
 func (m *metrics) frameOut(b []byte) {
+	if m == nil {
+		return
+	}
 	tc := m.counted("out", frameType(b))
 	tc.frames.Inc()
 	tc.bytes.Add(float64(len(b)))
@@ -138,7 +148,31 @@ func (m *metrics) frameOut(b []byte) {
 
 // observeWrite records one socket write that started at start.
 func (m *metrics) observeWrite(path string, start time.Time) {
+	if m == nil {
+		return
+	}
 	m.writeSeconds.WithLabelValues(path).Observe(time.Since(start).Seconds())
+}
+
+// drop counts a frame not queued, for reason.
+func (m *metrics) drop(reason string) {
+	if m != nil {
+		m.drops.WithLabelValues(reason).Inc()
+	}
+}
+
+// closeStarted counts a close the node started with code.
+func (m *metrics) closeStarted(code int) {
+	if m != nil {
+		m.closes.WithLabelValues(strconv.Itoa(code)).Inc()
+	}
+}
+
+// limited counts a frame the rate limits refused in phase.
+func (m *metrics) limited(phase string) {
+	if m != nil {
+		m.rateLimited.WithLabelValues(phase).Inc()
+	}
 }
 
 var typePrefix = []byte(`{"type":"`)

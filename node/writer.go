@@ -22,12 +22,12 @@ func (c *conn) send(b []byte) {
 	c.qmu.Lock()
 	if c.closing != nil {
 		c.qmu.Unlock()
-		c.s.metrics.drops.WithLabelValues("closed").Inc()
+		c.s.metrics.drop("closed")
 		return
 	}
 	if len(c.queue) >= c.s.cfg.SendQueue {
 		c.qmu.Unlock()
-		c.s.metrics.drops.WithLabelValues("slow_consumer").Inc()
+		c.s.metrics.drop("slow_consumer")
 		c.log().Warn("slow consumer disconnected", "queue", c.s.cfg.SendQueue)
 		c.closeWith(protocol.CloseSlowConsumer, "Slow consumer")
 		return
