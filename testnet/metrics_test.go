@@ -82,6 +82,7 @@ func TestMetricsMove(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	net, err := testnet.Start(ctx, testnet.Options{Nodes: 2, Dir: t.TempDir(), Topology: testnet.Line,
+		Tune:   func(_ int, cfg *testnet.NodeConfig) { cfg.Market.MinAge = 0 },
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, net.Close()) }()
@@ -153,5 +154,17 @@ func TestMetricsMove(t *testing.T) {
 	eventually(t, n1, "post-auth rate limiting", func(f map[string]*dto.MetricFamily) bool {
 		limited := value(f, "agentchat_rate_limited_total", map[string]string{"phase": "post_auth"})
 		return limited >= 1 && limited+value(f, "agentchat_frames_in_total", nil) == 72
+	})
+
+	// A settled proposal is a proposal in state completed, a receipt and a
+	// log record here, and a receipt on the other node once it is gossiped.
+	_, _, err = testnet.Settle(ctx, n0.WS(), "proposer", "worker")
+	require.NoError(t, err)
+	eventually(t, n0, "the settlement", func(f map[string]*dto.MetricFamily) bool {
+		return value(f, "agentchat_proposals", map[string]string{"state": "completed"}) == 1 &&
+			value(f, "agentchat_receipts", nil) == 1 && value(f, "agentchat_ledger_log_records", nil) == 1
+	})
+	eventually(t, n1, "the gossiped receipt", func(f map[string]*dto.MetricFamily) bool {
+		return value(f, "agentchat_receipts", nil) == 1
 	})
 }

@@ -83,7 +83,9 @@ func TestOperatorPageInBrowser(t *testing.T) {
 	defer cancel()
 	bctx := browser(t, ctx)
 	net, err := testnet.Start(ctx, testnet.Options{Nodes: 2, Dir: t.TempDir(), Topology: testnet.Line,
-		Tune:   func(_ int, cfg *testnet.NodeConfig) { cfg.Node.Notices = false; cfg.Node.ServerName = "operator-demo" },
+		Tune: func(_ int, cfg *testnet.NodeConfig) {
+			cfg.Node.Notices, cfg.Node.ServerName, cfg.Market.MinAge = false, "operator-demo", 0
+		},
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, net.Close()) }()
@@ -116,6 +118,12 @@ func TestOperatorPageInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	waitText(t, bctx, "#c-msg-out .v", "the delivered message", func(s string) bool { return counter(s) == before+1 })
 	waitText(t, bctx, "#channels", "#general with its members", func(s string) bool { return strings.Contains(s, "#general") })
+
+	// A settlement on node 1 shows as a receipt and two ratings.
+	from, to, err := testnet.Settle(ctx, n1.WS(), "proposer", "worker")
+	require.NoError(t, err)
+	waitText(t, bctx, "#receipts", "the receipt", func(s string) bool { return strings.Contains(s, "@"+from) && strings.Contains(s, "@"+to) })
+	waitText(t, bctx, "#ratings", "the ratings", func(s string) bool { return strings.Contains(s, "@"+to) })
 
 	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)

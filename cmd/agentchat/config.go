@@ -90,38 +90,19 @@ func applyConfigFile(c *cli.Context, path string) ([]string, error) {
 func flagValues(f cli.Flag, v any) ([]string, error) {
 	switch f.(type) {
 	case *cli.StringSliceFlag:
-		list, ok := v.([]any)
-		if !ok {
-			if s, isStr := v.(string); isStr {
-				return []string{s}, nil
-			}
-			return nil, fmt.Errorf("want a list of strings, not %T", v)
+		if s, ok := v.(string); ok {
+			return []string{s}, nil
 		}
-		out := make([]string, len(list))
-		for i, e := range list {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("want a list of strings, element %d is %T", i, e)
-			}
-			out[i] = s
-		}
-		return out, nil
+		return stringList(v)
 	case *cli.StringFlag:
-		switch v := v.(type) {
-		case string:
-			return []string{v}, nil
-		case []any: // channels = ["#general", "#agents"]
-			parts := make([]string, len(v))
-			for i, e := range v {
-				s, ok := e.(string)
-				if !ok {
-					return nil, fmt.Errorf("want strings, element %d is %T", i, e)
-				}
-				parts[i] = s
-			}
-			return []string{strings.Join(parts, ",")}, nil
+		if s, ok := v.(string); ok {
+			return []string{s}, nil
 		}
-		return nil, fmt.Errorf("want a string, not %T", v)
+		list, err := stringList(v) // channels = ["#general", "#agents"]
+		if err != nil {
+			return nil, fmt.Errorf("want a string or a list of strings: %w", err)
+		}
+		return []string{strings.Join(list, ",")}, nil
 	case *cli.BoolFlag:
 		b, ok := v.(bool)
 		if !ok {
@@ -145,4 +126,21 @@ func flagValues(f cli.Flag, v any) ([]string, error) {
 		return []string{s}, nil
 	}
 	return nil, fmt.Errorf("flag kind %T cannot be set from a file", f)
+}
+
+// stringList converts a TOML array of strings.
+func stringList(v any) ([]string, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("want a list of strings, not %T", v)
+	}
+	out := make([]string, len(list))
+	for i, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			return nil, fmt.Errorf("want a list of strings, element %d is %T", i, e)
+		}
+		out[i] = s
+	}
+	return out, nil
 }

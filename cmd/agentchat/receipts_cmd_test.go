@@ -16,7 +16,6 @@ import (
 
 	"github.com/agentchat/mesh/identity"
 	"github.com/agentchat/mesh/ledger"
-	"github.com/agentchat/mesh/protocol"
 	"github.com/agentchat/mesh/testnet"
 )
 
@@ -37,27 +36,10 @@ func dialKeyed(ctx context.Context, t *testing.T, wsURL, name string) (*testnet.
 // settleOne runs one proposal to completion on n and returns the parties.
 func settleOne(t *testing.T, wsURL string) (string, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	dial := func(name string) (*testnet.Agent, ed25519.PrivateKey) { return dialKeyed(ctx, t, wsURL, name) }
-	next := func(a *testnet.Agent, typ string) testnet.Frame {
-		f, err := a.Next(ctx, typ, "ERROR")
-		require.NoError(t, err)
-		require.Equal(t, typ, f.Type, "%s", f.Raw)
-		return f
-	}
-	a, ak := dial("alice")
-	b, bk := dial("bob")
-	to := "@" + b.ID
-	require.NoError(t, a.Send(map[string]any{"type": "PROPOSAL", "to": to, "task": "t",
-		"sig": identity.Sign(ak, protocol.ProposalSigningString(to, "t", nil, "", "", nil, nil))}))
-	id := next(a, "PROPOSAL").String("id")
-	require.NoError(t, b.Send(map[string]any{"type": "ACCEPT", "proposal_id": id,
-		"sig": identity.Sign(bk, protocol.AcceptSigningString(id, "", nil))}))
-	next(a, "ACCEPT")
-	require.NoError(t, a.Send(map[string]any{"type": "COMPLETE", "proposal_id": id,
-		"sig": identity.Sign(ak, protocol.CompleteSigningString(id, ""))}))
-	next(a, "COMPLETE")
-	return a.ID, b.ID
+	t.Cleanup(cancel)
+	from, to, err := testnet.Settle(ctx, wsURL, "alice", "bob")
+	require.NoError(t, err)
+	return from, to
 }
 
 func run(t *testing.T, args ...string) (string, error) {
