@@ -3,7 +3,10 @@
 // keeps channels with their replay buffers, presence and nicks, routes chat
 // and direct messages, enforces rate limits, the allowlist and bans (its
 // own, and the operator-signed ban records of keys it honours, BanSet,
-// which the federation replicates), and serves GET /health and /bans.
+// which the federation replicates), and serves GET /health and /bans. It
+// counts what passes through it in Prometheus series (metrics.go) on the
+// registry Config.Metrics names, and offers a Snapshot of its agents and
+// channels for the operator page.
 //
 // On the data path it is the first and the last hop: a frame from an agent
 // is read by the node's own RFC 6455 frame reader (wsread.go; gorilla only
