@@ -114,6 +114,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	if rc.Metrics != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(rc.Metrics))
+		// Our resource manager records its stats as libp2p's would; only
+		// the registration is ours to do.
+		rcmgr.MustRegisterWith(rc.Metrics)
 	} else {
 		opts = append(opts, libp2p.DisableMetrics())
 	}

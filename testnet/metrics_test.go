@@ -99,6 +99,7 @@ func TestMetricsMove(t *testing.T) {
 	}
 	// libp2p's own series share the registry.
 	require.Contains(t, before, "libp2p_swarm_connections_opened_total")
+	require.Contains(t, before, "libp2p_rcmgr_connections")
 
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
