@@ -75,12 +75,7 @@ func newMetrics() *metrics {
 // register adds the node's series to reg, with gauges that read s.
 func (m *metrics) register(reg prometheus.Registerer, s *Server) error {
 	gauges := []prometheus.Collector{
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentchat_agents_connected", Help: "Identified agents connected to this node."},
-			func() float64 { return float64(s.agentCounts().connected) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentchat_agents_parked", Help: "Identified agents whose idle socket is parked (no goroutine)."},
-			func() float64 { return float64(s.agentCounts().parked) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentchat_agents_verified", Help: "Connected agents that passed challenge-response."},
-			func() float64 { return float64(s.agentCounts().verified) }),
+		agentCollector{s},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentchat_agents_remote", Help: "Agents on other nodes this node knows of (the roster)."},
 			func() float64 { return float64(s.remoteCount()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentchat_channels", Help: "Channels this node serves."},
@@ -94,6 +89,28 @@ func (m *metrics) register(reg prometheus.Registerer, s *Server) error {
 		}
 	}
 	return nil
+}
+
+// The agent gauges are counted in one pass over the agents per scrape.
+var (
+	agentsConnectedDesc = prometheus.NewDesc("agentchat_agents_connected", "Identified agents connected to this node.", nil, nil)
+	agentsParkedDesc    = prometheus.NewDesc("agentchat_agents_parked", "Identified agents whose idle socket is parked (no goroutine).", nil, nil)
+	agentsVerifiedDesc  = prometheus.NewDesc("agentchat_agents_verified", "Connected agents that passed challenge-response.", nil, nil)
+)
+
+type agentCollector struct{ s *Server }
+
+func (agentCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- agentsConnectedDesc
+	ch <- agentsParkedDesc
+	ch <- agentsVerifiedDesc
+}
+
+func (a agentCollector) Collect(ch chan<- prometheus.Metric) {
+	st := a.s.agentCounts()
+	ch <- prometheus.MustNewConstMetric(agentsConnectedDesc, prometheus.GaugeValue, float64(st.connected))
+	ch <- prometheus.MustNewConstMetric(agentsParkedDesc, prometheus.GaugeValue, float64(st.parked))
+	ch <- prometheus.MustNewConstMetric(agentsVerifiedDesc, prometheus.GaugeValue, float64(st.verified))
 }
 
 // counted returns the frame and byte counters of typ in direction dir.

@@ -1,8 +1,10 @@
 package node_test
 
 import (
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
@@ -58,5 +60,10 @@ func TestMetricsCountFrames(t *testing.T) {
 	require.GreaterOrEqual(t, gathered(t, reg, "agentchat_frames_out_total", "WELCOME"), 2.0)
 	require.Greater(t, gathered(t, reg, "agentchat_frame_bytes_in_total", "MSG"), 20.0)
 	require.Equal(t, 2.0, gathered(t, reg, "agentchat_agents_connected", ""))
+	require.Equal(t, 0.0, gathered(t, reg, "agentchat_agents_verified", ""), "ephemeral agents")
 	require.Equal(t, 3.0, gathered(t, reg, "agentchat_channels", ""))
+	if runtime.GOOS == "linux" { // the parker is Linux only
+		require.Eventually(t, func() bool { return gathered(t, reg, "agentchat_agents_parked", "") == 2 },
+			10*time.Second, 20*time.Millisecond, "idle agents park after ParkAfter")
+	}
 }
