@@ -3,11 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -39,14 +37,8 @@ func startNodeProcess(t *testing.T, bin, dir string, port int) *exec.Cmd {
 // receipt and the ratings: the receipt is synced to disk before any client
 // hears of the settlement.
 func TestReceiptSurvivesSIGKILL(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "agentchat")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	bin := agentchatBin(t)
+	port := freePort(t)
 	dir := t.TempDir()
 
 	first := startNodeProcess(t, bin, dir, port)

@@ -23,21 +23,29 @@ import (
 
 var (
 	binOnce sync.Once
-	binPath string
+	binPath string // in binDir, which TestMain removes
+	binDir  string
 	binErr  error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 // agentchatBin builds the binary once for the tests that run it as a
 // process (signals, exit codes).
 func agentchatBin(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "agentchat-bin")
-		if err != nil {
-			binErr = err
+		binDir, binErr = os.MkdirTemp("", "agentchat-bin")
+		if binErr != nil {
 			return
 		}
-		binPath = filepath.Join(dir, "agentchat")
+		binPath = filepath.Join(binDir, "agentchat")
 		// -buildvcs=auto stamps the revision where git is there (GOFLAGS may
 		// say false), so `version` can be checked against it.
 		build := exec.Command("go", "build", "-buildvcs=auto", "-o", binPath, ".")
