@@ -82,7 +82,12 @@ func TestMetricsMove(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	net, err := testnet.Start(ctx, testnet.Options{Nodes: 2, Dir: t.TempDir(), Topology: testnet.Line,
-		Tune:   func(_ int, cfg *testnet.NodeConfig) { cfg.Market.MinAge = 0 },
+		Tune: func(i int, cfg *testnet.NodeConfig) {
+			cfg.Market.MinAge = 0
+			if i == 1 {
+				cfg.Webhooks = []string{"http://127.0.0.1:9/escrow"} // series only; no stake, no event
+			}
+		},
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, net.Close()) }()
@@ -94,9 +99,11 @@ func TestMetricsMove(t *testing.T) {
 	require.Equal(t, 1.0, value(before, "agentchat_mesh_nodes", nil))
 	require.Equal(t, 3.0, value(before, "agentchat_channels", nil))
 	for _, name := range []string{"agentchat_gossip_published_total", "agentchat_bridge_delivered_total",
-		"agentchat_receipts", "agentchat_ledger_log_records", "go_goroutines"} {
+		"agentchat_receipts", "agentchat_ledger_log_records", "go_goroutines", "agentchat_webhook_delivered_total",
+		"agentchat_webhook_failed_total"} {
 		require.Contains(t, before, name)
 	}
+	require.NotContains(t, scrape(t, n0), "agentchat_webhook_delivered_total", "no webhook series without webhooks")
 	// libp2p's own series share the registry.
 	require.Contains(t, before, "libp2p_swarm_connections_opened_total")
 	require.Contains(t, before, "libp2p_rcmgr_connections")
