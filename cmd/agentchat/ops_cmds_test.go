@@ -157,3 +157,18 @@ log-level = "debug"
 		require.ErrorContains(t, err, want, "%q", text)
 	}
 }
+
+// Every node flag is of a kind the config file can set, so a new flag of
+// another kind fails here rather than in an operator's file.
+func TestEveryNodeFlagSettableFromFile(t *testing.T) {
+	samples := []any{"x", []any{"x"}, true, int64(1), "1s"}
+	for _, f := range nodeFlags() {
+		ok := false
+		for _, v := range samples {
+			if _, err := flagValues(f, v); err == nil {
+				ok = true
+			}
+		}
+		require.True(t, ok, "--%s (%T) cannot be set from the config file", f.Names()[0], f)
+	}
+}
