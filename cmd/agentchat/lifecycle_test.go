@@ -28,12 +28,11 @@ var (
 	binErr  error
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
+// removeTestBinary deletes the shared build; TestMain calls it last.
+func removeTestBinary() {
 	if binDir != "" {
 		_ = os.RemoveAll(binDir)
 	}
-	os.Exit(code)
 }
 
 // agentchatBin builds the binary once for the tests that run it as a
