@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,28 +21,29 @@ type metrics struct {
 	rateLimited         *prometheus.CounterVec // by phase: pre_auth (closed 1008), post_auth (RATE_LIMITED)
 	writeSeconds        *prometheus.HistogramVec
 
-	// byType caches the counters of each frame type (in/out, frames/bytes):
-	// a sync.Map, since the fan-out reads it for every frame and the set of
-	// types settles at once. At most maxTypes types per direction are kept:
-	// frames relayed from other nodes carry types we do not control, and
-	// every further type counts as "other".
-	byType sync.Map // typeKey -> typeCounters
-	addMu  sync.Mutex
-	types  map[string]int // guarded by addMu: types kept per direction
-}
-
-type typeKey struct {
-	dir string // "in" or "out"
-	typ string
+	// in and out cache the counters of each frame type: copy-on-write
+	// maps, since the fan-out reads one for every frame and the set of
+	// types settles at once (a lookup by a []byte key allocates nothing).
+	// At most maxTypes types per direction are kept: frames relayed from
+	// other nodes carry types we do not control, and every further type
+	// counts as "other".
+	in, out typeTable
 }
 
 type typeCounters struct{ frames, bytes prometheus.Counter }
+
+// typeTable is one direction's counters by type.
+type typeTable struct {
+	frames, bytes *prometheus.CounterVec
+	types         atomic.Pointer[map[string]typeCounters]
+	mu            sync.Mutex // serialises additions
+}
 
 // maxTypes bounds the distinct type labels per direction.
 const maxTypes = 96
 
 func newMetrics() *metrics {
-	return &metrics{
+	m := &metrics{
 		framesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agentchat_frames_in_total", Help: "Websocket frames received from agents, by type (invalid: did not decode).",
 		}, []string{"type"}),
@@ -68,8 +70,10 @@ func newMetrics() *metrics {
 			Help:    "Time of one write of queued frames to an agent's socket: flush (the shared flusher's non-blocking write) or writer (a connection's own writer).",
 			Buckets: []float64{.00001, .00005, .0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5},
 		}, []string{"path"}),
-		types: map[string]int{},
 	}
+	m.in.frames, m.in.bytes = m.framesIn, m.bytesIn
+	m.out.frames, m.out.bytes = m.framesOut, m.bytesOut
+	return m
 }
 
 // register adds the node's series to reg, with gauges that read s.
@@ -113,30 +117,36 @@ func (a agentCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(agentsVerifiedDesc, prometheus.GaugeValue, float64(st.verified))
 }
 
-// counted returns the frame and byte counters of typ in direction dir.
-func (m *metrics) counted(dir, typ string) typeCounters {
-	k := typeKey{dir, typ}
-	if tc, ok := m.byType.Load(k); ok {
-		return tc.(typeCounters)
-	}
-	m.addMu.Lock()
-	defer m.addMu.Unlock()
-	if tc, ok := m.byType.Load(k); ok {
-		return tc.(typeCounters)
-	}
-	if m.types[dir] >= maxTypes {
-		k.typ = "other"
-		if tc, ok := m.byType.Load(k); ok {
-			return tc.(typeCounters)
+// counted returns the counters of typ, adding them if there is room.
+func (t *typeTable) counted(typ []byte) typeCounters {
+	if p := t.types.Load(); p != nil {
+		if tc, ok := (*p)[string(typ)]; ok {
+			return tc
 		}
 	}
-	frames, byts := m.framesIn, m.bytesIn
-	if dir == "out" {
-		frames, byts = m.framesOut, m.bytesOut
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := map[string]typeCounters{}
+	if p := t.types.Load(); p != nil {
+		old = *p
 	}
-	tc := typeCounters{frames.WithLabelValues(k.typ), byts.WithLabelValues(k.typ)}
-	m.byType.Store(k, tc)
-	m.types[dir]++
+	if tc, ok := old[string(typ)]; ok {
+		return tc
+	}
+	key := string(typ)
+	if len(old) >= maxTypes {
+		if tc, ok := old["other"]; ok {
+			return tc
+		}
+		key = "other"
+	}
+	tc := typeCounters{t.frames.WithLabelValues(key), t.bytes.WithLabelValues(key)}
+	next := make(map[string]typeCounters, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[key] = tc
+	t.types.Store(&next)
 	return tc
 }
 
@@ -148,7 +158,7 @@ func (m *metrics) frameIn(typ string, n int) {
 	if m == nil {
 		return
 	}
-	tc := m.counted("in", typ)
+	tc := m.in.counted([]byte(typ)) // the conversion in an argument does not escape
 	tc.frames.Inc()
 	tc.bytes.Add(float64(n))
 }
@@ -158,7 +168,7 @@ func (m *metrics) frameOut(b []byte) {
 	if m == nil {
 		return
 	}
-	tc := m.counted("out", frameType(b))
+	tc := m.out.counted(frameType(b))
 	tc.frames.Inc()
 	tc.bytes.Add(float64(len(b)))
 }
@@ -194,27 +204,29 @@ func (m *metrics) limited(phase string) {
 
 var typePrefix = []byte(`{"type":"`)
 
+var otherType = []byte("other")
+
 // frameType reads the type of an encoded frame, which the encoder writes
 // first; anything else is "other". Only A-Z and _ are taken, so a label
-// never carries an agent's text.
-func frameType(b []byte) string {
+// never carries an agent's text. The result aliases b.
+func frameType(b []byte) []byte {
 	if !bytes.HasPrefix(b, typePrefix) {
-		return "other"
+		return otherType
 	}
 	rest := b[len(typePrefix):]
 	for i := 0; i < len(rest) && i <= 32; i++ {
 		switch c := rest[i]; {
 		case c == '"':
 			if i == 0 {
-				return "other"
+				return otherType
 			}
-			return string(rest[:i])
+			return rest[:i]
 		case c == '_' || (c >= 'A' && c <= 'Z'):
 		default:
-			return "other"
+			return otherType
 		}
 	}
-	return "other"
+	return otherType
 }
 
 // agentStats are the agent counts of /health and the gauges, counted in
