@@ -104,6 +104,12 @@ func TestMetricsMove(t *testing.T) {
 		require.Contains(t, before, name)
 	}
 	require.NotContains(t, scrape(t, n0), "agentchat_webhook_delivered_total", "no webhook series without webhooks")
+	// The operator page is the root of a full node.
+	resp, err := http.Get(n1.HTTP() + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
 	// libp2p's own series share the registry.
 	require.Contains(t, before, "libp2p_swarm_connections_opened_total")
 	require.Contains(t, before, "libp2p_rcmgr_connections")

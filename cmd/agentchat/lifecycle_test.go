@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -95,11 +96,12 @@ func TestNodeReloadsOnSIGHUP(t *testing.T) {
 	bin := agentchatBin(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	dir, port := t.TempDir(), freePort(t)
+	dir, port, metricsPort := t.TempDir(), freePort(t), freePort(t)
 	cfgPath := filepath.Join(t.TempDir(), "node.toml")
 	write := func(extra string) {
 		require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(
-			"log-format = \"json\"\nlisten = \"127.0.0.1:%d\"\np2p-listen = [\"/ip4/127.0.0.1/tcp/0\"]\nlocal = true\n%s", port, extra)), 0o600))
+			"log-format = \"json\"\nlisten = \"127.0.0.1:%d\"\np2p-listen = [\"/ip4/127.0.0.1/tcp/0\"]\nlocal = true\nmetrics-listen = \"127.0.0.1:%d\"\n%s",
+			port, metricsPort, extra)), 0o600))
 	}
 	write("log-level = \"info\"\n")
 
@@ -128,6 +130,13 @@ func TestNodeReloadsOnSIGHUP(t *testing.T) {
 	ws := fmt.Sprintf("ws://127.0.0.1:%d", port)
 	typ, _ := identifyEphemeral(t, ctx, ws)
 	require.Equal(t, "WELCOME", typ)
+	// --metrics-listen serves the same registry on its own port.
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Contains(t, string(body), "agentchat_frames_in_total{type=\"IDENTIFY\"} 1")
 
 	// A peer to add: an in-process node, listed in the data dir's peers file.
 	peer, err := testnet.StartNode(ctx, testnet.LocalNodeConfig(t.TempDir()))
