@@ -25,7 +25,11 @@ func BenchmarkAppendText(b *testing.B) {
 // BenchmarkSendQueued queues one frame for a connection whose writer is
 // running: what a fanout costs per receiver before the write.
 func BenchmarkSendQueued(b *testing.B) {
-	s := &Server{cfg: Config{SendQueue: 1 << 30}}
+	benchSend(b, &Server{cfg: Config{SendQueue: 1 << 30}})
+}
+
+// benchSend queues chatLine to a connection of s whose writer is running.
+func benchSend(b *testing.B, s *Server) {
 	c := &conn{s: s, writing: true, wake: make(chan struct{}, 1)}
 	b.ReportAllocs()
 	n := 0

@@ -59,14 +59,5 @@ func letters(i int) string {
 // BenchmarkSendCounted is BenchmarkSendQueued with the metrics on: what
 // counting a delivery by type adds (no allocation).
 func BenchmarkSendCounted(b *testing.B) {
-	s := &Server{cfg: Config{SendQueue: 1 << 30}, metrics: newMetrics()}
-	c := &conn{s: s, writing: true, wake: make(chan struct{}, 1)}
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		c.send(chatLine)
-		if n++; n == 4096 {
-			c.queue, n = c.queue[:0], 0
-		}
-	}
+	benchSend(b, &Server{cfg: Config{SendQueue: 1 << 30}, metrics: newMetrics()})
 }
