@@ -18,7 +18,7 @@ var flagCategories = map[string]string{
 	"no-rate-limits": "Flow control", "send-queue": "Flow control", "write-delay": "Flow control",
 	"park-after": "Flow control",
 
-	"admin-key": "Access", "allowlist": "Access", "allowlist-strict": "Access",
+	"admin-key": "Access", "allowlist": "Access", "allowlist-strict": "Access", "honor-bans-from": "Access",
 
 	"p2p-listen": "Mesh (libp2p)", "peer": "Mesh (libp2p)", "mdns": "Mesh (libp2p)", "dht": "Mesh (libp2p)",
 	"conn-low": "Mesh (libp2p)", "conn-high": "Mesh (libp2p)", "p2p-max-conns": "Mesh (libp2p)",
