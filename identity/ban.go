@@ -101,10 +101,14 @@ func DecodeBan(data []byte) (*Ban, error) {
 	return &b, nil
 }
 
-// Verify checks the record's shape and the operator's signature.
+// Verify checks the record's shape and the operator's signature, which
+// must be in the canonical form (CanonicalSignature): ID covers it.
 func (b *Ban) Verify() error {
 	if err := b.shape(); err != nil {
 		return err
+	}
+	if !CanonicalSignature(b.Sig) {
+		return fmt.Errorf("%w: sig must be 88 characters of padded standard base64", ErrBadBan)
 	}
 	key, _ := hex.DecodeString(b.Operator)
 	if !Verify(ed25519.PublicKey(key), b.SigningString(), b.Sig) {

@@ -83,3 +83,38 @@ func TestParseOperatorKey(t *testing.T) {
 	_, err = ParseOperatorKey("abc")
 	require.Error(t, err)
 }
+
+// TestDecodeBanRefusesSignatureSpellings: Verify accepts other spellings of
+// a signature (whitespace, URL-safe alphabet, no padding), but a ban's ID
+// covers its signature, so only the canonical spelling is a ban record:
+// otherwise one signed record would be many records.
+func TestDecodeBanRefusesSignatureSpellings(t *testing.T) {
+	_, priv, err := GenerateKey()
+	require.NoError(t, err)
+	b, err := SignBan(priv, "0123456789abcdef", "r", false, time.UnixMilli(1_700_000_000_000))
+	require.NoError(t, err)
+	unpadded := strings.TrimRight(b.Sig, "=")
+	urlSafe := strings.NewReplacer("+", "-", "/", "_").Replace(b.Sig)
+	if urlSafe == b.Sig { // no + or / in this signature: force a spelling change
+		urlSafe = b.Sig[:10] + "\n" + b.Sig[10:]
+	}
+	for name, sig := range map[string]string{
+		"newline": b.Sig[:40] + "\n" + b.Sig[40:], "space": " " + b.Sig,
+		"unpadded": unpadded, "url-safe": urlSafe,
+	} {
+		v := *b
+		v.Sig = sig
+		_, err := DecodeBan(v.Encode())
+		require.ErrorIs(t, err, ErrBadBan, name)
+	}
+	// The last base64 character carries 2 unused bits: setting them is
+	// another spelling of the same 64 bytes.
+	v := *b
+	last := strings.IndexByte(b.Sig, '=') - 1
+	alt := strings.IndexByte(stdAlphabet, b.Sig[last]) ^ 1
+	v.Sig = b.Sig[:last] + string(stdAlphabet[alt]) + b.Sig[last+1:]
+	_, err = DecodeBan(v.Encode())
+	require.ErrorIs(t, err, ErrBadBan, "stray bits")
+}
+
+const stdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

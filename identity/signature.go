@@ -62,3 +62,19 @@ func decodeSignature(s string) (sig [ed25519.SignatureSize]byte, ok bool) {
 	m, err := base64.RawStdEncoding.Decode(sig[:], buf[:n])
 	return sig, err == nil && m == ed25519.SignatureSize
 }
+
+// CanonicalSignature reports whether s is a signature in the one form Sign
+// writes: 88 characters of padded standard base64 with no whitespace and
+// no stray bits. Verify accepts more spellings of the same signature; a
+// record whose ID covers its signature (operator bans, the mesh's rotation
+// and revocation records) requires this form, so that one signed record
+// has exactly one ID.
+func CanonicalSignature(s string) bool {
+	if len(s) != base64.StdEncoding.EncodedLen(ed25519.SignatureSize) {
+		return false
+	}
+	var sig [ed25519.SignatureSize + 2]byte // DecodedLen of 88 characters
+	n, err := base64.StdEncoding.Strict().Decode(sig[:], []byte(s))
+	return err == nil && n == ed25519.SignatureSize &&
+		base64.StdEncoding.EncodeToString(sig[:n]) == s
+}

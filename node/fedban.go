@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 
@@ -23,28 +26,32 @@ var fedBanPrefix = datastore.NewKey("/fedbans")
 // maxRelayedBans bounds the records a node keeps of operators it does not
 // honour (kept only to pass them on): keys cost nothing, so without a bound
 // anyone could fill every node's disk. Records of honoured operators are
-// always kept.
+// always kept. A record that does not fit is skipped, not an error for the
+// records gossiped or pulled with it.
 const maxRelayedBans = 10000
 
 // BanSet is the mesh's set of operator-signed ban records (identity.Ban).
 // Bans stay per node by design: a record is enforced here only if it is
 // signed by a key this node's operator chose to honour (Config.HonorBansFrom)
-// or by this node's own key. Every valid record is stored and replicated
-// regardless, so that it reaches the nodes that do honour it, including
-// ones that connect later. Its methods are those of the bridge's Replica.
+// or by this node's own key. Every valid record of an honoured operator, and
+// up to maxRelayedBans of the others, is stored and replicated, so that it
+// reaches the nodes that do honour it, including ones that connect later. Its methods are those of the bridge's Replica.
 type BanSet struct {
 	store  datastore.Batching
 	honour map[string]bool // operator key (hex) → enforced here
 	kick   func(agentID, reason string) bool
+	log    *slog.Logger
 
+	addMu   sync.Mutex // serialises adds, so the relay bound holds under concurrency
 	mu      sync.RWMutex
 	raw     map[string][]byte                   // record ID → record
 	relayed int                                 // records in raw of operators not honoured
 	latest  map[string]map[string]*identity.Ban // agent ID → operator → newest record
 }
 
-func newBanSet(store datastore.Batching, own ed25519.PublicKey, honour []ed25519.PublicKey, kick func(agentID, reason string) bool) *BanSet {
-	b := &BanSet{store: store, honour: map[string]bool{hex.EncodeToString(own): true}, kick: kick,
+func newBanSet(store datastore.Batching, own ed25519.PublicKey, honour []ed25519.PublicKey,
+	kick func(agentID, reason string) bool, log *slog.Logger) *BanSet {
+	b := &BanSet{store: store, honour: map[string]bool{hex.EncodeToString(own): true}, kick: kick, log: log,
 		raw: map[string][]byte{}, latest: map[string]map[string]*identity.Ban{}}
 	for _, k := range honour {
 		b.honour[hex.EncodeToString(k)] = true
@@ -108,43 +115,68 @@ func (b *BanSet) Get(_ context.Context, ids []string) [][]byte {
 
 // Add verifies and stores records (durably, before they count) and returns
 // how many were new. A new honoured ban disconnects the agent if it is
-// online here, as ADMIN_BAN does.
+// online here, as ADMIN_BAN does. A record of an operator this node does
+// not honour is skipped once maxRelayedBans such records are held (logged,
+// not an error), so that a full relay never holds back the records of the
+// same batch that do fit. A record that does not verify is an error.
 func (b *BanSet) Add(ctx context.Context, raws [][]byte) (int, error) {
-	added := 0
+	added, skipped := 0, 0
+	defer func() {
+		if skipped > 0 {
+			b.log.Warn("ban records of operators not honoured skipped: relay set full",
+				"skipped", skipped, "limit", maxRelayedBans)
+		}
+	}()
 	for _, raw := range raws {
 		rec, err := identity.DecodeBan(raw)
 		if err != nil {
 			return added, err
 		}
-		id := rec.ID()
-		b.mu.RLock()
-		_, known := b.raw[id]
-		full := !b.honour[rec.Operator] && b.relayed >= maxRelayedBans
-		b.mu.RUnlock()
-		if known {
-			continue
-		}
-		if full {
-			return added, fmt.Errorf("%w: this node relays at most %d ban records of operators it does not honour",
-				ErrBanSetFull, maxRelayedBans)
-		}
-		raw = rec.Encode() // stored in the canonical encoding
-		key := fedBanPrefix.ChildString(id)
-		if err := b.store.Put(ctx, key, raw); err != nil {
-			return added, fmt.Errorf("store operator ban: %w", err)
-		}
-		if err := b.store.Sync(ctx, key); err != nil {
-			return added, fmt.Errorf("store operator ban: sync: %w", err)
-		}
-		b.mu.Lock()
-		b.insertLocked(rec, raw)
-		b.mu.Unlock()
-		added++
-		if banned, reason := b.banned(rec.AgentID); banned && b.honour[rec.Operator] && b.kick != nil {
-			b.kick(rec.AgentID, reason)
+		isNew, err := b.add(ctx, rec)
+		switch {
+		case errors.Is(err, ErrBanSetFull):
+			skipped++
+		case err != nil:
+			return added, err
+		case isNew:
+			added++
 		}
 	}
 	return added, nil
+}
+
+// add stores one verified record and reports whether it was new; a record
+// that does not fit in the relay bound is ErrBanSetFull.
+func (b *BanSet) add(ctx context.Context, rec *identity.Ban) (bool, error) {
+	b.addMu.Lock()
+	defer b.addMu.Unlock()
+	id := rec.ID()
+	b.mu.RLock()
+	_, known := b.raw[id]
+	full := !b.honour[rec.Operator] && b.relayed >= maxRelayedBans
+	b.mu.RUnlock()
+	if known {
+		return false, nil
+	}
+	if full {
+		return false, fmt.Errorf("%w: this node relays at most %d ban records of operators it does not honour",
+			ErrBanSetFull, maxRelayedBans)
+	}
+	raw := rec.Encode() // stored in the canonical encoding
+	key := fedBanPrefix.ChildString(id)
+	if err := b.store.Put(ctx, key, raw); err != nil {
+		return false, fmt.Errorf("store operator ban: %w", err)
+	}
+	if err := b.store.Sync(ctx, key); err != nil {
+		return false, fmt.Errorf("store operator ban: sync: %w", err)
+	}
+	b.mu.Lock()
+	b.insertLocked(rec, raw)
+	b.mu.Unlock()
+	if banned, reason := b.banned(rec.AgentID); banned && b.honour[rec.Operator] && b.kick != nil {
+		b.kick(rec.AgentID, reason)
+	}
+	return true, nil
 }
 
 // insertLocked records rec; the newest record of an operator about an
@@ -169,12 +201,14 @@ func (b *BanSet) insertLocked(rec *identity.Ban, raw []byte) {
 }
 
 // banned reports whether an honoured operator's newest record about agent
-// is a ban, with its reason.
+// is a ban, with its reason; when several are, the reason is that of the
+// operator with the smallest key, so it does not depend on map order.
 func (b *BanSet) banned(agentID string) (bool, string) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	for op, rec := range b.latest[agentID] {
-		if b.honour[op] && !rec.Lift {
+	ops := b.latest[agentID]
+	for _, op := range slices.Sorted(maps.Keys(ops)) {
+		if rec := ops[op]; b.honour[op] && !rec.Lift {
 			if rec.Reason == "" {
 				return true, "Banned by operator " + op[:16]
 			}

@@ -30,7 +30,7 @@ func (s *Server) serveBans(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	n, err := s.bans.Add(r.Context(), [][]byte{data})
+	isNew, err := s.bans.add(r.Context(), rec)
 	if errors.Is(err, ErrBanSetFull) {
 		writeJSON(w, http.StatusInsufficientStorage, map[string]string{"error": err.Error()})
 		return
@@ -40,10 +40,10 @@ func (s *Server) serveBans(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
 	}
-	if n > 0 && s.cfg.OnBan != nil {
+	if isNew && s.cfg.OnBan != nil {
 		s.cfg.OnBan(rec.Encode())
 	}
-	s.log.Info("operator ban published", "agent", rec.AgentID, "operator", rec.Operator[:16], "lift", rec.Lift, "new", n > 0)
-	writeJSON(w, http.StatusOK, map[string]any{"id": rec.ID(), "new": n > 0,
+	s.log.Info("operator ban published", "agent", rec.AgentID, "operator", rec.Operator[:16], "lift", rec.Lift, "new", isNew)
+	writeJSON(w, http.StatusOK, map[string]any{"id": rec.ID(), "new": isNew,
 		"honoured": s.bans.honour[rec.Operator]})
 }

@@ -3,6 +3,9 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
+	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,7 +38,7 @@ func TestBanSetNewestDecides(t *testing.T) {
 	var kicked []string
 	set := newBanSet(dssync.MutexWrap(datastore.NewMapDatastore()), own.Public().(ed25519.PublicKey),
 		[]ed25519.PublicKey{honoured.Public().(ed25519.PublicKey)},
-		func(id, _ string) bool { kicked = append(kicked, id); return true })
+		func(id, _ string) bool { kicked = append(kicked, id); return true }, slog.New(slog.DiscardHandler))
 	ctx := context.Background()
 	const agent = "0123456789abcdef"
 
@@ -61,19 +64,72 @@ func TestBanSetNewestDecides(t *testing.T) {
 }
 
 // TestBanSetBoundsRelayedRecords: records of operators the node does not
-// honour are kept up to maxRelayedBans; honoured ones always.
+// honour are kept up to maxRelayedBans, and one that does not fit is
+// skipped without holding back the honoured records of its batch; records
+// of honoured operators are always kept.
 func TestBanSetBoundsRelayedRecords(t *testing.T) {
 	honoured, other := banKey(t), banKey(t)
 	set := newBanSet(dssync.MutexWrap(datastore.NewMapDatastore()), banKey(t).Public().(ed25519.PublicKey),
-		[]ed25519.PublicKey{honoured.Public().(ed25519.PublicKey)}, nil)
+		[]ed25519.PublicKey{honoured.Public().(ed25519.PublicKey)}, nil, slog.New(slog.DiscardHandler))
 	ctx := context.Background()
+	const agent = "0123456789abcdef"
 	set.relayed = maxRelayedBans - 1 // as if the set were nearly full
-	_, err := set.Add(ctx, [][]byte{signBan(t, other, "0123456789abcdef", false, 1)})
-	require.NoError(t, err)
-	_, err = set.Add(ctx, [][]byte{signBan(t, other, "0123456789abcdef", false, 2)})
-	require.ErrorIs(t, err, ErrBanSetFull)
-	n, err := set.Add(ctx, [][]byte{signBan(t, honoured, "0123456789abcdef", false, 3)})
+	n, err := set.Add(ctx, [][]byte{signBan(t, other, agent, false, 1)})
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
+	n, err = set.Add(ctx, [][]byte{signBan(t, other, agent, false, 2), signBan(t, honoured, agent, false, 3)})
+	require.NoError(t, err, "a full relay is not an error for the batch")
+	require.Equal(t, 1, n, "the honoured record of the batch is kept")
+	banned, _ := set.banned(agent)
+	require.True(t, banned)
 	require.Len(t, set.IDs(), 2)
+	rec, err := identity.DecodeBan(signBan(t, other, agent, false, 4))
+	require.NoError(t, err)
+	_, err = set.add(ctx, rec)
+	require.ErrorIs(t, err, ErrBanSetFull, "POST /bans still reports it")
+}
+
+// TestBanSetBoundHoldsUnderConcurrentAdds: adds racing for the last relay
+// slot keep exactly one.
+func TestBanSetBoundHoldsUnderConcurrentAdds(t *testing.T) {
+	other := banKey(t)
+	set := newBanSet(dssync.MutexWrap(datastore.NewMapDatastore()), banKey(t).Public().(ed25519.PublicKey),
+		nil, nil, slog.New(slog.DiscardHandler))
+	set.relayed = maxRelayedBans - 1
+	var wg sync.WaitGroup
+	for i := range 8 {
+		raw := signBan(t, other, "0123456789abcdef", false, int64(i+1))
+		wg.Go(func() { _, _ = set.Add(context.Background(), [][]byte{raw}) })
+	}
+	wg.Wait()
+	require.Len(t, set.IDs(), 1)
+	require.Equal(t, maxRelayedBans, set.relayed)
+}
+
+// TestBannedReasonIsDeterministic: with several honoured operators banning
+// one agent, the reason given is always the same one.
+func TestBannedReasonIsDeterministic(t *testing.T) {
+	var keys []ed25519.PrivateKey
+	var pubs []ed25519.PublicKey
+	for range 6 {
+		k := banKey(t)
+		keys, pubs = append(keys, k), append(pubs, k.Public().(ed25519.PublicKey))
+	}
+	set := newBanSet(dssync.MutexWrap(datastore.NewMapDatastore()), banKey(t).Public().(ed25519.PublicKey),
+		pubs, nil, slog.New(slog.DiscardHandler))
+	const agent = "0123456789abcdef"
+	want := ""
+	for i, k := range keys {
+		b, err := identity.SignBan(k, agent, "reason "+hex.EncodeToString(pubs[i]), false, time.UnixMilli(5))
+		require.NoError(t, err)
+		_, err = set.Add(context.Background(), [][]byte{b.Encode()})
+		require.NoError(t, err)
+		if want == "" || b.Reason < want {
+			want = b.Reason
+		}
+	}
+	for range 20 {
+		_, reason := set.banned(agent)
+		require.Equal(t, want, reason)
+	}
 }

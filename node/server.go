@@ -109,7 +109,7 @@ func New(cfg Config) (*Server, error) {
 		s.motd = &m
 	}
 	s.access = newAccess(cfg.Store)
-	s.bans = newBanSet(cfg.Store, cfg.Key.Public().(ed25519.PublicKey), cfg.HonorBansFrom, s.banOnline)
+	s.bans = newBanSet(cfg.Store, cfg.Key.Public().(ed25519.PublicKey), cfg.HonorBansFrom, s.banOnline, s.log)
 	s.flush = newFlusher(cfg.WriteDelay)
 	s.redact = newRedactor(cfg.Secrets)
 	s.upgrader = websocket.Upgrader{
