@@ -23,6 +23,9 @@ var (
 	ErrAgentIDMismatch = errors.New("agent ID does not match public key")
 	// ErrNotRevocation means a notice's type field is not "REVOCATION".
 	ErrNotRevocation = errors.New("not a revocation notice")
+	// ErrNoCountersign means a rotation lacks the new key's signature, which
+	// the mesh requires before it links the two keys.
+	ErrNoCountersign = errors.New("rotation not countersigned by the new key")
 	// ErrBadBan means an operator ban record is not of the required shape.
 	ErrBadBan = errors.New("malformed ban record")
 )

@@ -60,9 +60,13 @@ func TestRotate(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, identity.Verify(orig.Public(), string(signed), r.Signature))
 
+	// The new key countersigns (a mesh extension, after the §3.4 fields).
+	require.True(t, identity.Verify(next.Public(), identity.RotationAcceptString(r.OldPubkey, r.NewPubkey, r.Timestamp), r.NewSignature))
+	require.NoError(t, identity.VerifyCountersign(&r))
+
 	data, err := json.Marshal(r)
 	require.NoError(t, err)
-	require.Equal(t, []string{"old_pubkey", "old_agent_id", "new_pubkey", "new_agent_id", "signature", "timestamp"}, topLevelKeys(t, data))
+	require.Equal(t, []string{"old_pubkey", "old_agent_id", "new_pubkey", "new_agent_id", "signature", "timestamp", "new_signature"}, topLevelKeys(t, data))
 }
 
 func TestVerifyChain(t *testing.T) {

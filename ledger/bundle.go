@@ -26,11 +26,18 @@ type Bundle struct {
 }
 
 // BundleEntry is one receipt of a bundle with its inclusion proof. The
-// proof is checked against the bundle's checkpoints by the receipt's node.
+// proof is checked against the bundle's checkpoints by the receipt's node:
+// those of log size CheckpointSize if it is set, else all of them (a
+// bundle holding one checkpoint per node needs no more).
 type BundleEntry struct {
 	Receipt Receipt          `json:"receipt"`
 	Index   int64            `json:"index"`
 	Proof   tlog.RecordProof `json:"proof"`
+	// CheckpointSize names the checkpoint that proves the receipt by its
+	// log size. A node that learned receipts one by one holds one
+	// checkpoint of their origin per receipt; without the name, a verifier
+	// would try each entry against most of them.
+	CheckpointSize int64 `json:"checkpoint_size,omitempty"`
 }
 
 // BadEntry is a bundle entry that failed verification.
@@ -253,7 +260,8 @@ func verifyBundle(b *Bundle) (Report, []provenEntry, []IdentityRecord) {
 }
 
 // checkEntry verifies an entry's receipt and finds the checkpoint (among
-// the valid ones of its node) that its proof verifies against.
+// the valid ones of its node, of the size it names if it names one) that
+// its proof verifies against.
 func checkEntry(e *BundleEntry, cps []*Checkpoint) (*Checkpoint, error) {
 	if err := Verify(&e.Receipt); err != nil {
 		return nil, err
@@ -262,8 +270,11 @@ func checkEntry(e *BundleEntry, cps []*Checkpoint) (*Checkpoint, error) {
 		return nil, fmt.Errorf("receipt %q: %w: no valid checkpoint by node %.16s…", e.Receipt.ID(), ErrNoProof, e.Receipt.NodePubkey)
 	}
 	leaf := tlog.RecordHash(e.Receipt.CanonicalJSON()) // once, not per checkpoint
-	var last error
+	last := fmt.Errorf("%w: no valid checkpoint of size %d by node %.16s…", ErrNoProof, e.CheckpointSize, e.Receipt.NodePubkey)
 	for _, cp := range cps {
+		if e.CheckpointSize != 0 && cp.Size != e.CheckpointSize {
+			continue
+		}
 		err := cp.checkLeaf(e.Receipt.NodePubkey, e.Index, e.Proof, leaf)
 		if err == nil {
 			return cp, nil

@@ -157,7 +157,7 @@ func TestBundleCarriesIdentities(t *testing.T) {
 	}
 	b, err := s.Bundle(t.Context())
 	require.NoError(t, err)
-	b.Identities = RecordsFor([]IdentityRecord{rot, revoked(t, mal, base)}, LineageOf([]IdentityRecord{rot}), all)
+	b.Identities = NewIdentities([]IdentityRecord{rot, revoked(t, mal, base)}).For(all)
 	require.Equal(t, []IdentityRecord{rot}, b.Identities, "only the records of the receipts' parties")
 	js, err := b.Encode()
 	require.NoError(t, err)

@@ -22,20 +22,23 @@ const (
 	// MaxBundleEntries bounds the receipts of one bundle. Over HTTP the
 	// 64 MiB body limit binds first (a receipt is over 1 KiB).
 	MaxBundleEntries = 1 << 17
-	// MaxBundleCheckpoints bounds the checkpoints of one bundle.
-	MaxBundleCheckpoints = 1 << 12
+	// MaxBundleCheckpoints bounds the checkpoints of one bundle: one per
+	// entry at most, which is what a node that learned an origin's
+	// receipts one at a time holds (each came with its own checkpoint).
+	MaxBundleCheckpoints = MaxBundleEntries
 	// MaxBundleIdentityKeys bounds the identity records of one bundle,
 	// counting each rotation a revocation carries (each is a signature
 	// to check).
 	MaxBundleIdentityKeys = 1 << 12
 	// MaxProofChecks bounds the inclusion-proof runs verifying a bundle
 	// may need: each entry is tried against the checkpoints of its node
-	// whose log could hold its index. About a second of hashing at most.
+	// of the size it names, or, if it names none, whose log could hold
+	// its index. About a second of hashing at most.
 	MaxProofChecks = 1 << 20
 )
 
 // bounds checks a bundle against the limits above, cheaply: counts, and
-// per entry a binary search over its node's checkpoint sizes, and the
+// per entry binary searches over its node's checkpoint sizes, and the
 // identity records with the rotations they carry. Errors wrap
 // ErrMalformed.
 func (b *Bundle) bounds() error {
@@ -45,13 +48,7 @@ func (b *Bundle) bounds() error {
 	case len(b.Checkpoints) > MaxBundleCheckpoints:
 		return fmt.Errorf("%w: %d checkpoints, more than the limit of %d", ErrMalformed, len(b.Checkpoints), MaxBundleCheckpoints)
 	}
-	keys := len(b.Identities)
-	for i := range b.Identities {
-		if rv := b.Identities[i].Revocation; rv != nil {
-			keys += len(rv.Rotations)
-		}
-	}
-	if keys > MaxBundleIdentityKeys {
+	if keys := signedKeys(b.Identities); keys > MaxBundleIdentityKeys {
 		return fmt.Errorf("%w: %d identity records and chained rotations, more than the limit of %d",
 			ErrMalformed, keys, MaxBundleIdentityKeys)
 	}
@@ -73,10 +70,20 @@ func (b *Bundle) bounds() error {
 			return fmt.Errorf("%w: entry %d: index %d or proof of %d hashes out of range (limit %d, %d)",
 				ErrMalformed, i, e.Index, len(e.Proof), int64(MaxLogSize), maxProofLen)
 		}
+		if e.CheckpointSize < 0 || e.CheckpointSize > MaxLogSize || (e.CheckpointSize != 0 && e.CheckpointSize <= e.Index) {
+			return fmt.Errorf("%w: entry %d: checkpoint size %d cannot hold index %d (limit %d)",
+				ErrMalformed, i, e.CheckpointSize, e.Index, int64(MaxLogSize))
+		}
 		s := sizes[e.Receipt.NodePubkey]
-		// Only checkpoints of a log longer than the index can prove it.
-		n, _ := slices.BinarySearch(s, e.Index+1)
-		if checks += len(s) - n; checks > MaxProofChecks {
+		// Only checkpoints of a log longer than the index can prove it;
+		// of those, only the ones of the size the entry names, if any.
+		lo, _ := slices.BinarySearch(s, e.Index+1)
+		hi := len(s)
+		if e.CheckpointSize != 0 {
+			lo, _ = slices.BinarySearch(s, e.CheckpointSize)
+			hi, _ = slices.BinarySearch(s, e.CheckpointSize+1)
+		}
+		if checks += hi - lo; checks > MaxProofChecks {
 			return fmt.Errorf("%w: verifying would take over %d proof checks (entries × their nodes' checkpoints)",
 				ErrMalformed, MaxProofChecks)
 		}

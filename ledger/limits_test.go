@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func TestHugeLogSizeIsRefused(t *testing.T) {
 func TestBundleOverTheLimitsIsRefusedQuickly(t *testing.T) {
 	r := receiptN(t, 0, nodeA)
 	b := &Bundle{Version: BundleVersion}
-	for i := range MaxBundleCheckpoints {
+	for i := range 4096 { // 300 entries × 4096 checkpoints > MaxProofChecks
 		b.Checkpoints = append(b.Checkpoints, SignCheckpoint(nodeA, int64(i+2), tlog.Hash{byte(i)}, t0))
 	}
 	for range 300 {
@@ -82,12 +83,20 @@ func TestBundleOverTheLimitsIsRefusedQuickly(t *testing.T) {
 		require.ErrorIs(t, err, ErrMalformed)
 		require.Contains(t, err.Error(), "more than the limit of 131072")
 
-		b.Checkpoints = append(b.Checkpoints, b.Checkpoints[0])
-		b.Entries = b.Entries[:1]
-		_, err = VerifyBundle(b)
+		over := &Bundle{Version: BundleVersion, Checkpoints: slices.Repeat(b.Checkpoints[:1], MaxBundleCheckpoints+1)}
+		_, err = VerifyBundle(over)
 		require.ErrorIs(t, err, ErrMalformed)
-		require.Contains(t, err.Error(), "4097 checkpoints")
+		require.Contains(t, err.Error(), "131073 checkpoints")
 	})
+
+	// Entries that name their checkpoint cost one proof check each.
+	named := &Bundle{Version: BundleVersion, Checkpoints: b.Checkpoints, Entries: slices.Clone(b.Entries)}
+	for i := range named.Entries {
+		named.Entries[i].CheckpointSize = 2
+	}
+	require.NoError(t, named.bounds())
+	named.Entries[0].Index, named.Entries[0].CheckpointSize = 5, 5 // a log of 5 cannot hold index 5
+	require.ErrorIs(t, named.bounds(), ErrMalformed)
 
 	// A proof longer than any log within the limit is refused at decode.
 	b = &Bundle{Version: BundleVersion, Checkpoints: []Checkpoint{}, Entries: []BundleEntry{

@@ -103,7 +103,8 @@ func (s *Store) getProof(ctx context.Context, id string) (proofRecord, error) {
 
 // Bundle exports receipts with their proofs: this node's receipts are
 // proved against a fresh checkpoint of its log, other nodes' receipts with
-// the proof they were imported with. With ids, each named receipt must be
+// the proof they were imported with, each entry naming its checkpoint
+// where its node has several in the bundle (BundleEntry.CheckpointSize). With ids, each named receipt must be
 // provable (else an error wrapping ErrNotFound or ErrNoProof); without, every
 // stored receipt that is provable is included, in proposal-ID order.
 func (s *Store) Bundle(ctx context.Context, ids ...string) (*Bundle, error) {
@@ -147,7 +148,7 @@ func (s *Store) Bundle(ctx context.Context, ids ...string) (*Bundle, error) {
 			if err != nil {
 				return nil, fmt.Errorf("bundle: %w", err)
 			}
-			b.Entries = append(b.Entries, BundleEntry{Receipt: r, Index: n, Proof: proof})
+			b.Entries = append(b.Entries, BundleEntry{Receipt: r, Index: n, Proof: proof, CheckpointSize: own.Size})
 			continue
 		}
 		pr, err := s.getProof(ctx, r.ID())
@@ -158,9 +159,25 @@ func (s *Store) Bundle(ctx context.Context, ids ...string) (*Bundle, error) {
 			continue
 		}
 		addCP(pr.Checkpoint)
-		b.Entries = append(b.Entries, BundleEntry{Receipt: r, Index: pr.Index, Proof: pr.Proof})
+		b.Entries = append(b.Entries, BundleEntry{Receipt: r, Index: pr.Index, Proof: pr.Proof, CheckpointSize: pr.Checkpoint.Size})
 	}
+	nameCheckpoints(b)
 	return b, nil
+}
+
+// nameCheckpoints keeps CheckpointSize only on the entries of nodes with
+// more than one checkpoint in b: elsewhere it adds nothing, and a bundle
+// without it (such as a replicated receipt record) reads as before.
+func nameCheckpoints(b *Bundle) {
+	per := make(map[string]int)
+	for i := range b.Checkpoints {
+		per[b.Checkpoints[i].NodePubkey]++
+	}
+	for i := range b.Entries {
+		if e := &b.Entries[i]; per[e.Receipt.NodePubkey] < 2 {
+			e.CheckpointSize = 0
+		}
+	}
 }
 
 // HasProof reports whether the store can prove the receipt for proposalID:

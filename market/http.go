@@ -106,16 +106,33 @@ func (m *Machine) serveImport(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, rep)
 }
 
-// ImportBundle stores a bundle's verified receipts (bad ones are skipped and
-// reported) and refolds the ratings.
+// ImportBundle stores a bundle's verified receipts and identity records
+// (bad ones are skipped and reported) and refolds the ratings. New identity
+// records are added as AddIdentities adds them, so OnIdentities runs (a
+// revocation among them disconnects the revoked key).
 func (m *Machine) ImportBundle(ctx context.Context, b *ledger.Bundle) (ledger.Report, error) {
-	m.settleMu.Lock()
-	defer m.settleMu.Unlock()
-	rep, err := m.cfg.Store.Import(ctx, b)
-	if rerr := m.reload(ctx); rerr != nil {
-		return rep, errors.Join(err, rerr)
+	n, rep, err := m.importBundle(ctx, b)
+	if n > 0 && m.cfg.OnIdentities != nil {
+		m.cfg.OnIdentities()
 	}
 	return rep, err
+}
+
+func (m *Machine) importBundle(ctx context.Context, b *ledger.Bundle) (int, ledger.Report, error) {
+	m.settleMu.Lock()
+	defer m.settleMu.Unlock()
+	var good []ledger.IdentityRecord
+	for _, rec := range b.Identities {
+		if rec.Verify() == nil { // Store.Import reports the others
+			good = append(good, rec)
+		}
+	}
+	n, ierr := m.addIdentitiesLocked(ctx, good)
+	rep, err := m.cfg.Store.Import(ctx, b)
+	if rerr := m.reload(ctx); rerr != nil {
+		return n, rep, errors.Join(ierr, err, rerr)
+	}
+	return n, rep, errors.Join(ierr, err)
 }
 
 // reload re-reads every stored receipt and refolds.
@@ -124,17 +141,12 @@ func (m *Machine) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	idents, err := m.cfg.Store.Identities(ctx)
-	if err != nil {
-		return err
-	}
 	unproven, err := unprovenOf(ctx, m.cfg.Store, receipts)
 	if err != nil {
 		return err
 	}
 	m.mu.Lock()
-	m.receipts, m.unproven, m.idents = receipts, unproven, idents
-	m.lineage = ledger.LineageOf(idents)
+	m.receipts, m.unproven = receipts, unproven
 	m.refoldLocked()
 	m.mu.Unlock()
 	return nil
@@ -142,7 +154,7 @@ func (m *Machine) reload(ctx context.Context) error {
 
 func (m *Machine) serveIdentities(w http.ResponseWriter, _ *http.Request) {
 	m.mu.Lock()
-	recs := slices.Clone(m.idents)
+	recs := slices.Clone(m.idents.Records())
 	m.mu.Unlock()
 	if recs == nil {
 		recs = []ledger.IdentityRecord{}

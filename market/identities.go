@@ -2,6 +2,8 @@ package market
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/agentchat/mesh/identity"
@@ -29,11 +31,7 @@ func (s IdentitySet) Check(raw []byte) error {
 func (s IdentitySet) IDs() []string {
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
-	ids := make([]string, len(s.m.idents))
-	for i := range s.m.idents {
-		ids[i] = s.m.idents[i].ID()
-	}
-	return ids
+	return slices.Sorted(maps.Keys(s.m.identIDs))
 }
 
 // Get returns the encodings of the named records.
@@ -45,8 +43,9 @@ func (s IdentitySet) Get(_ context.Context, ids []string) [][]byte {
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
 	var out [][]byte
-	for i := range s.m.idents {
-		if rec := &s.m.idents[i]; want[rec.ID()] {
+	recs := s.m.idents.Records()
+	for i := range recs {
+		if rec := &recs[i]; want[rec.ID()] {
 			out = append(out, rec.Encode())
 		}
 	}
@@ -68,38 +67,57 @@ func (s IdentitySet) Add(ctx context.Context, raws [][]byte) (int, error) {
 
 // AddIdentities stores verified identity records durably, then refolds the
 // ratings under the new lineage and calls OnIdentities (with no lock
-// held). It returns how many records were new.
+// held). It returns how many records were new to the machine.
 func (m *Machine) AddIdentities(ctx context.Context, recs []ledger.IdentityRecord) (int, error) {
-	n, err := m.addIdentities(ctx, recs)
+	m.settleMu.Lock()
+	n, err := m.addIdentitiesLocked(ctx, recs)
+	m.settleMu.Unlock()
 	if n > 0 && m.cfg.OnIdentities != nil {
 		m.cfg.OnIdentities()
 	}
 	return n, err
 }
 
-func (m *Machine) addIdentities(ctx context.Context, recs []ledger.IdentityRecord) (int, error) {
-	m.settleMu.Lock()
-	defer m.settleMu.Unlock()
+// addIdentitiesLocked is AddIdentities without OnIdentities; the caller
+// holds settleMu. A record is new if the machine does not hold it, whether
+// or not the store already did, so a record stored by another path is
+// still folded.
+func (m *Machine) addIdentitiesLocked(ctx context.Context, recs []ledger.IdentityRecord) (int, error) {
 	var added []ledger.IdentityRecord
 	var err error
+	m.mu.Lock()
+	held := m.identIDs
+	m.mu.Unlock()
+	fresh := map[string]bool{}
 	for _, rec := range recs {
-		isNew, perr := m.cfg.Store.PutIdentity(ctx, rec)
-		if perr != nil {
-			err = perr
+		id := rec.ID()
+		if held[id] || fresh[id] {
+			continue
+		}
+		if _, err = m.cfg.Store.PutIdentity(ctx, rec); err != nil {
 			break
 		}
-		if isNew {
-			added = append(added, rec)
-		}
+		fresh[id] = true
+		added = append(added, rec)
 	}
 	if len(added) > 0 {
 		m.mu.Lock()
-		m.idents = append(m.idents, added...)
-		m.lineage = ledger.LineageOf(m.idents)
+		m.setIdentitiesLocked(append(slices.Clone(m.idents.Records()), added...))
 		m.refoldLocked()
 		m.mu.Unlock()
 	}
 	return len(added), err
+}
+
+// setIdentitiesLocked makes recs the machine's identity records. Caller
+// holds mu (or is New).
+func (m *Machine) setIdentitiesLocked(recs []ledger.IdentityRecord) {
+	m.idents = ledger.NewIdentities(recs)
+	m.lineage = m.idents.Lineage()
+	m.identIDs = make(map[string]bool, len(recs))
+	for i := range recs {
+		m.identIDs[recs[i].ID()] = true
+	}
 }
 
 // refoldLocked recomputes the table from the receipts and the lineage.

@@ -31,10 +31,11 @@ type Machine struct {
 	proposals map[string]*proposal
 	remote    map[string]*remoteProposal // held elsewhere, for agents here
 	receipts  []ledger.Receipt
-	unproven  map[string]bool // receipts stored without an inclusion proof
-	idents    []ledger.IdentityRecord
-	lineage   *identity.Lineage // of idents
-	table     *ledger.Table     // FoldLineage(receipts, lineage)
+	unproven  map[string]bool    // receipts stored without an inclusion proof
+	idents    *ledger.Identities // the identity records held
+	identIDs  map[string]bool    // their IDs
+	lineage   *identity.Lineage  // idents.Lineage()
+	table     *ledger.Table      // FoldLineage(receipts, lineage)
 }
 
 // New loads the node's receipts, folds them and restores escrows and
@@ -60,10 +61,11 @@ func New(ctx context.Context, cfg Config) (*Machine, error) {
 	if m.unproven, err = unprovenOf(ctx, cfg.Store, receipts); err != nil {
 		return nil, err
 	}
-	if m.idents, err = cfg.Store.Identities(ctx); err != nil {
+	idents, err := cfg.Store.Identities(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("load identity records: %w", err)
 	}
-	m.lineage = ledger.LineageOf(m.idents)
+	m.setIdentitiesLocked(idents)
 	m.refoldLocked()
 	m.escrow = ledger.NewEscrow(ledger.EscrowConfig{
 		Ratings:   func(agent string) float64 { return m.Rating(agent).Rating },

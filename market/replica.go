@@ -32,14 +32,18 @@ func (s ReceiptSet) Check(raw []byte) error {
 }
 
 // provenReceipt decodes a record of the set: a bundle of exactly one
-// receipt, whose signatures and inclusion proof verify.
+// receipt, whose signatures and inclusion proof verify, and no identity
+// records (those travel in the identity set, which folds them and runs
+// OnIdentities; stored on the side they would be taken for known there and
+// never folded).
 func provenReceipt(raw []byte) (*ledger.Bundle, error) {
 	b, err := ledger.DecodeBundle(raw)
 	if err != nil {
 		return nil, err
 	}
-	if len(b.Entries) != 1 {
-		return nil, fmt.Errorf("receipt record: %w: %d entries, want 1", ledger.ErrMalformed, len(b.Entries))
+	if len(b.Entries) != 1 || len(b.Identities) != 0 {
+		return nil, fmt.Errorf("receipt record: %w: %d entries and %d identity records, want 1 and none",
+			ledger.ErrMalformed, len(b.Entries), len(b.Identities))
 	}
 	if _, err := ledger.VerifyBundle(b); err != nil {
 		return nil, err

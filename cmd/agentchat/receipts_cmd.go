@@ -124,7 +124,7 @@ func receiptsExport(c *cli.Context) error {
 	if agent != "" {
 		agent = "@" + agent
 	}
-	b, err := store.Export(c.Context, agent)
+	b, err := store.Export(c.Context, agent, nil)
 	if err != nil {
 		return err
 	}
