@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -47,8 +48,12 @@ func TestBanCommands(t *testing.T) {
 	require.NoError(t, err, out)
 	require.Regexp(t, `@0123456789abcdef +[0-9a-f]{16}… +ban +true +spam`, out)
 
-	// A tampered record is refused before it is sent.
+	// A tampered record is refused before it is sent: a re-spelled
+	// signature as malformed, a changed one as a bad signature.
 	require.NoError(t, os.WriteFile(path, []byte(rec[:len(rec)-3]+`x"}`), 0o600))
+	_, err = run(t, "ban", "publish", "--node", n.WS(), path)
+	require.ErrorIs(t, err, identity.ErrBadBan)
+	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(rec, `"spam`, `"spa_`, 1)), 0o600))
 	_, err = run(t, "ban", "publish", "--node", n.WS(), path)
 	require.ErrorIs(t, err, identity.ErrBadSignature)
 	_, err = run(t, "ban", "sign", "@0123456789abcdef")
