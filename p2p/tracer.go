@@ -150,15 +150,19 @@ func (t *tracer) RejectMessage(msg *pubsub.Message, reason string) {
 	t.warn(msg.ReceivedFrom)
 }
 
-// DuplicateMessage counts a copy of an already seen message.
-func (t *tracer) DuplicateMessage(*pubsub.Message) { t.duplicates.Add(1) }
+// DuplicateMessage counts a copy of an already seen message; the neighbour
+// that sent it is another way back to the origin (route.go).
+func (t *tracer) DuplicateMessage(msg *pubsub.Message) {
+	t.duplicates.Add(1)
+	t.routes.learn(msg.GetFrom(), msg.ReceivedFrom, msg.GetSeqno(), false)
+}
 
 // DeliverMessage counts a validated message handed to local subscribers
-// and records the neighbour it came from as the next hop toward its origin;
+// and records the neighbour it came from as a next hop toward its origin;
 // the router reports only remote ones, first copies only, to raw tracers.
 func (t *tracer) DeliverMessage(msg *pubsub.Message) {
 	t.delivered.Add(1)
-	t.routes.learn(msg.GetFrom(), msg.ReceivedFrom)
+	t.routes.learn(msg.GetFrom(), msg.ReceivedFrom, msg.GetSeqno(), true)
 }
 
 // The remaining RawTracer events carry nothing Stats reports.
