@@ -42,7 +42,8 @@ type Host struct {
 	scores *scoreBook
 	routes *routes // next hops toward nodes not connected (route.go)
 
-	replays         replayGuard   // routed request IDs answered (relay.go)
+	replays         replayGuard   // routed requests answered here (replay.go)
+	passing         inflight      // routed requests being relayed (relay.go)
 	routed, relayed atomic.Uint64 // Stats.Routed, Stats.Relayed
 
 	// ctx is the Host's lifetime: the router and request handlers run under

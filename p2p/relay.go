@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -13,70 +14,56 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
-// Hop-by-hop request routing. A Request to a node this host cannot open a
-// stream to (no address known, the dial refused or timed out) is wrapped in
-// a routed frame signed by this node and sent over protoRoute to the next
-// hop (route.go); each relay checks the signature, decrements the hop
-// count and passes the frame on, and returns the answer it gets verbatim.
-// The target runs the handler registered for the inner protocol as if the
-// origin had opened the stream itself (the handler's peer is the origin)
-// and signs its answer, so a relay can drop a request but cannot forge,
-// alter or replay one, nor forge an answer.
+// Hop-by-hop request routing. A Request to a node this host is not
+// connected to is wrapped in a routed frame signed by this node
+// (routeframe.go) and sent over protoRoute: first to the target itself,
+// when an address of it is known, else (or when that fails) to the next
+// hop (route.go). Each relay checks the signature, clamps and decrements
+// the hop count, lowers the budget to what it has left and passes the
+// frame on, trying the next candidate hop when one cannot pass it; it
+// returns the answer it gets verbatim. A relay refuses a frame it is
+// already passing on, which cuts a routing loop at its first turn. The
+// target runs the handler registered for the inner protocol as if the
+// origin had opened the stream itself (the handler's peer is the origin),
+// once per request ID (replay.go), and signs its answer, so a relay can
+// drop a request but cannot forge, alter or replay one, nor forge an
+// answer.
 //
 // Relays forward over streams of their own connections: this works on any
 // connected topology, including a line whose end nodes share no neighbour,
 // which circuit relay v2 (one relay between two nodes that both reach it)
 // cannot connect.
 
-const protoRoute = "/agentchat/route/1"
+const protoRoute = "/agentchat/route/2"
 
-const (
-	// maxRouteHops bounds the relays a request passes through: the mesh's
-	// diameter, and the length of a transient routing loop.
-	maxRouteHops = 16
-	// routeWindow is how far a routed request's origin time may be from
-	// the target's clock; the target remembers request IDs this long.
-	routeWindow = 5 * time.Minute
-	// maxReplayIDs bounds the IDs remembered within routeWindow; past it
-	// routed requests are refused until old IDs expire.
-	maxReplayIDs = 1 << 20
-)
+// maxRouteHops bounds the relays a request passes through: the mesh's
+// diameter. A relay clamps a frame's count to it.
+const maxRouteHops = 16
 
-// replayGuard remembers the IDs of routed requests answered within
-// routeWindow.
-type replayGuard struct {
-	mu        sync.Mutex
-	seen      map[[16]byte]int64 // ID -> origin time
-	lastPrune time.Time
+// inflight is the set of routed requests a relay is passing on.
+type inflight struct {
+	mu   sync.Mutex
+	keys map[routeKey]struct{}
 }
 
-// admit accepts a request ID once, if its origin time is within the window.
-func (g *replayGuard) admit(id [16]byte, at int64, now time.Time) error {
-	if d := now.Sub(time.Unix(0, at)); d > routeWindow || d < -routeWindow {
-		return fmt.Errorf("request time %s off this node's clock", d.Round(time.Second))
+// enter adds k, or reports that k is already being passed on.
+func (f *inflight) enter(k routeKey) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, loop := f.keys[k]; loop {
+		return false
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.seen == nil {
-		g.seen = map[[16]byte]int64{}
+	if f.keys == nil {
+		f.keys = map[routeKey]struct{}{}
 	}
-	if now.Sub(g.lastPrune) > routeWindow/4 {
-		g.lastPrune = now
-		oldest := now.Add(-routeWindow).UnixNano()
-		for k, t := range g.seen {
-			if t < oldest {
-				delete(g.seen, k)
-			}
-		}
-	}
-	if _, dup := g.seen[id]; dup {
-		return fmt.Errorf("request replayed")
-	}
-	if len(g.seen) >= maxReplayIDs {
-		return fmt.Errorf("too many routed requests")
-	}
-	g.seen[id] = at
-	return nil
+	f.keys[k] = struct{}{}
+	return true
+}
+
+func (f *inflight) leave(k routeKey) {
+	f.mu.Lock()
+	delete(f.keys, k)
+	f.mu.Unlock()
 }
 
 // serveRoute answers one routed request stream: as its target, or as a
@@ -106,67 +93,118 @@ func (h *Host) route(from peer.ID, raw []byte) (byte, []byte) {
 	}
 	if err != nil {
 		h.log.Warn("refused routed request", "peer", from.String(), "err", err)
-		return statusError, []byte(err.Error())
+		return statusError, errorText(err.Error())
 	}
-	if r.Target == h.host.ID() {
-		return h.answerRouted(r)
+	if r.Budget <= 0 {
+		return statusError, errorText("the origin's time for the request is spent")
 	}
-	if r.Hops == 0 {
-		return statusError, fmt.Appendf(nil, "hop limit reached at %s", h.host.ID())
-	}
-	next, ok := h.nextHop(r.Target, from)
-	if !ok {
-		return statusError, fmt.Appendf(nil, "%s has no route to %s", h.host.ID(), r.Target)
-	}
-	raw[1]-- // the hop count; the signature does not cover it
-	ctx, cancel := context.WithTimeout(h.ctx, h.cfg.RequestTimeout)
+	// The origin's budget, bounded by ours: nobody waits for an answer
+	// after that.
+	ctx, cancel := context.WithTimeout(h.ctx, min(h.cfg.RequestTimeout, r.Budget))
 	defer cancel()
-	status, body, err := h.exchange(ctx, next, protoRoute, raw, h.cfg.MaxMessageSize+routeOverhead)
+	if r.Target == h.host.ID() {
+		return h.answerRouted(ctx, r)
+	}
+	hops := min(r.Hops, maxRouteHops)
+	if hops == 0 {
+		return statusError, errorText(fmt.Sprintf("hop limit reached at %s", h.host.ID()))
+	}
+	k := routeKey{r.Origin, r.ID}
+	if !h.passing.enter(k) {
+		return statusError, errorText(fmt.Sprintf("routing loop at %s", h.host.ID()))
+	}
+	defer h.passing.leave(k)
+	status, body, err := h.forward(ctx, r.Target, from, raw, hops-1)
 	if err != nil {
-		return statusError, fmt.Appendf(nil, "relay %s to %s: %v", h.host.ID(), next, err)
+		return statusError, errorText(fmt.Sprintf("relay %s: %v", h.host.ID(), err))
 	}
 	h.relayed.Add(1)
-	h.log.Debug("relayed request", "origin", r.Origin.String(), "target", r.Target.String(), "via", next.String())
+	h.log.Debug("relayed request", "origin", r.Origin.String(), "target", r.Target.String())
 	return status, body
 }
 
-// answerRouted runs the handler for a routed request addressed here and
-// signs its answer.
-func (h *Host) answerRouted(r *routedRequest) (byte, []byte) {
-	if err := h.replays.admit(r.ID, r.Time, time.Now()); err != nil {
-		h.log.Warn("refused routed request", "origin", r.Origin.String(), "err", err)
-		return statusError, []byte(err.Error())
+// forward passes the routed frame raw toward target with hops left,
+// trying each next hop (but from) in turn until one returns an answer;
+// the budget in the frame is what ctx leaves. It returns the first
+// answer, or the last hop's error.
+func (h *Host) forward(ctx context.Context, target, from peer.ID, raw []byte, hops byte) (byte, []byte, error) {
+	next := h.nextHops(target, from)
+	if len(next) == 0 {
+		return 0, nil, fmt.Errorf("no route to %s", target)
 	}
+	var errs []error
+	for _, p := range next {
+		if ctx.Err() != nil {
+			break
+		}
+		d, _ := ctx.Deadline()
+		setRouting(raw, hops, time.Until(d))
+		status, body, err := h.exchange(ctx, p, protoRoute, raw, h.cfg.MaxMessageSize+1+routeOverhead)
+		if err == nil && status == statusOK {
+			return status, body, nil
+		}
+		if err == nil {
+			err = errors.New(remoteText(body))
+		}
+		errs = append(errs, fmt.Errorf("via %s: %w", p, err))
+	}
+	if ctx.Err() != nil {
+		errs = append(errs, ctx.Err())
+	}
+	return 0, nil, errors.Join(errs...)
+}
+
+// answerRouted runs the handler for a routed request addressed here, once
+// per request ID, and signs its answer.
+func (h *Host) answerRouted(ctx context.Context, r *routedRequest) (byte, []byte) {
 	h.mu.Lock()
 	fn := h.handlers[r.Proto]
 	h.mu.Unlock()
 	if fn == nil {
-		return statusError, fmt.Appendf(nil, "no handler for %s", r.Proto)
+		return statusOK, encodeRouteResp(h.cfg.Key, r.ID, statusError, errorText("no handler for "+r.Proto))
 	}
-	status, body := h.runHandler(fn, r.Origin.String(), r.Proto, r.Payload)
-	return statusOK, encodeRouteResp(h.cfg.Key, r.ID, status, body)
+	k := routeKey{r.Origin, r.ID}
+	a, fresh, err := h.replays.admit(k, r.Time, time.Now())
+	if err == nil && !fresh {
+		var reply []byte
+		if reply, err = h.replays.wait(ctx, a); err == nil {
+			return statusOK, reply
+		}
+	}
+	if err != nil {
+		h.log.Warn("refused routed request", "origin", r.Origin.String(), "err", err)
+		return statusError, errorText(err.Error())
+	}
+	status, body := h.runHandler(ctx, fn, r.Origin.String(), r.Proto, r.Payload)
+	reply := encodeRouteResp(h.cfg.Key, r.ID, status, body)
+	// The origin may try again (another path) while it waits.
+	d, _ := ctx.Deadline()
+	h.replays.finish(k, a, reply, d)
+	return statusOK, reply
 }
 
-// requestRouted sends req for proto to target through the next hop and
-// returns the target's verified status and body.
-func (h *Host) requestRouted(ctx context.Context, target peer.ID, proto string, req []byte) (byte, []byte, error) {
-	next, ok := h.nextHop(target, "")
-	if !ok {
-		return 0, nil, fmt.Errorf("%w: no connected peer leads to it", ErrNoRoute)
-	}
-	r := routedRequest{Hops: maxRouteHops, Origin: h.host.ID(), Target: target, Proto: proto,
+// newRouted builds the signed routed frame of a request for proto to
+// target.
+func (h *Host) newRouted(target peer.ID, proto string, req []byte) *routedRequest {
+	r := &routedRequest{Hops: maxRouteHops, Origin: h.host.ID(), Target: target, Proto: proto,
 		Time: time.Now().UnixNano(), Payload: req}
 	_, _ = rand.Read(r.ID[:])
 	r.sign(h.cfg.Key)
+	return r
+}
+
+// requestRouted sends the routed frame raw of request r through the next
+// hops and returns the target's verified status and body.
+func (h *Host) requestRouted(ctx context.Context, r *routedRequest, raw []byte) (byte, []byte, error) {
+	if len(h.nextHops(r.Target, "")) == 0 {
+		return 0, nil, fmt.Errorf("%w: no connected peer leads to it", ErrNoRoute)
+	}
 	h.routed.Add(1)
-	status, body, err := h.exchange(ctx, next, protoRoute, r.encode(), h.cfg.MaxMessageSize+1+routeOverhead)
+	_, body, err := h.forward(ctx, r.Target, "", raw, maxRouteHops)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%w: via %s: %w", ErrNoRoute, next, err)
+		return 0, nil, fmt.Errorf("%w: %w", ErrNoRoute, err)
 	}
-	if status != statusOK {
-		return 0, nil, fmt.Errorf("%w: via %s: %s", ErrNoRoute, next, body)
-	}
-	return decodeRouteResp(target, r.ID, body)
+	return decodeRouteResp(r.Target, r.ID, body)
 }
 
 // exchange sends one request frame to p on proto and reads the response

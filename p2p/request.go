@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -57,7 +59,9 @@ func (h *Host) serveRequest(s network.Stream, fn handler) {
 		_ = s.Reset()
 		return
 	}
-	status, resp := h.runHandler(fn, from, string(s.Protocol()), req)
+	ctx, cancel := context.WithTimeout(h.ctx, h.cfg.RequestTimeout)
+	status, resp := h.runHandler(ctx, fn, from, string(s.Protocol()), req)
+	cancel()
 	if err := writeFrame(s, status, resp); err != nil {
 		h.log.Debug("write response", "peer", from, "op", string(s.Protocol()), "err", err)
 		_ = s.Reset()
@@ -69,15 +73,13 @@ func (h *Host) serveRequest(s network.Stream, fn handler) {
 // handler is a request handler as HandleRequest takes it.
 type handler = func(ctx context.Context, peer string, req []byte) ([]byte, error)
 
-// runHandler runs fn for a request from peer and returns the response
-// frame's status and body.
-func (h *Host) runHandler(fn handler, from, proto string, req []byte) (byte, []byte) {
-	ctx, cancel := context.WithTimeout(h.ctx, h.cfg.RequestTimeout)
+// runHandler runs fn under ctx for a request from peer and returns the
+// response frame's status and body.
+func (h *Host) runHandler(ctx context.Context, fn handler, from, proto string, req []byte) (byte, []byte) {
 	resp, err := fn(ctx, from, req)
-	cancel()
 	switch {
 	case err != nil:
-		return statusError, []byte(truncate(err.Error(), maxErrorText))
+		return statusError, errorText(err.Error())
 	case len(resp) > h.cfg.MaxMessageSize:
 		h.log.Warn("request handler response too large", "peer", from, "op", proto, "size", len(resp), "max", h.cfg.MaxMessageSize)
 		return statusTooLarge, fmt.Appendf(nil, "response of %d bytes exceeds %d", len(resp), h.cfg.MaxMessageSize)
@@ -85,10 +87,13 @@ func (h *Host) runHandler(fn handler, from, proto string, req []byte) (byte, []b
 	return statusOK, resp
 }
 
-// Request sends req to peer on proto and returns the response. When no
-// stream to peer can be opened (no address known, the dial refused or
-// timed out), the request is routed through connected nodes instead
-// (relay.go). It fails with ErrTooLarge when req or the response exceeds
+// Request sends req to peer on proto and returns the response. A peer
+// this host is connected to gets the request on a stream of its own. Any
+// other peer gets it as a signed routed frame (relay.go): on a stream to
+// the peer itself when an address of it is known and the dial succeeds,
+// else, or when that stream fails, through connected nodes; the frame's ID
+// makes the target run the handler once however many ways it arrives. It
+// fails with ErrTooLarge when req or the response exceeds
 // Config.MaxMessageSize, with ErrRemote when the handler returned an
 // error, with ErrNoRoute when peer can be neither dialled nor reached
 // through the mesh, and with ctx's error when ctx ends first. The exchange
@@ -111,9 +116,9 @@ func (h *Host) Request(ctx context.Context, peer, proto string, req []byte) ([]b
 	}
 	status, body, err := h.direct(ctx, pid, protocol.ID(proto), req)
 	if errors.Is(err, errNotDirect) && ctx.Err() == nil {
-		var rerr error
-		if status, body, rerr = h.requestRouted(ctx, pid, proto, req); rerr != nil {
-			err = fmt.Errorf("%w; routed: %w", err, rerr)
+		var serr error
+		if status, body, serr = h.requestSigned(ctx, pid, proto, req); serr != nil {
+			err = fmt.Errorf("%w; %w", err, serr)
 		} else {
 			err = nil
 		}
@@ -125,56 +130,85 @@ func (h *Host) Request(ctx context.Context, peer, proto string, req []byte) ([]b
 	case statusOK:
 		return body, nil
 	case statusError:
-		return nil, fmt.Errorf("request %s to %s: %w: %s", proto, peer, ErrRemote, body)
+		return nil, fmt.Errorf("request %s to %s: %w: %s", proto, peer, ErrRemote, remoteText(body))
 	case statusTooLarge:
-		return nil, fmt.Errorf("request %s to %s: %w: remote: %s", proto, peer, ErrTooLarge, body)
+		return nil, fmt.Errorf("request %s to %s: %w: remote: %s", proto, peer, ErrTooLarge, remoteText(body))
 	default:
 		return nil, fail(fmt.Errorf("unknown response status %d", status))
 	}
 }
 
-// errNotDirect marks a direct attempt that did not reach p's handler:
-// the request may go routed instead.
-var errNotDirect = errors.New("not reachable directly")
+// errNotDirect marks a request that was not sent on a plain stream: it
+// may go as a routed frame instead.
+var errNotDirect = errors.New("not sent directly")
 
-// direct sends req to p over a stream of its own. It fails with
-// errNotDirect when no stream could be opened, or when the stream failed
-// on the connection it dialled (as when p refuses us once the handshake
-// names us); the handler may then have run, so a routed retry delivers at
-// least once.
-// Such a peer is not dialled again for directRetry while a route to it is
-// known, unless it connects by itself. Dialling a peer not yet connected
-// gets a third of the budget, so a routed attempt has time left when the
-// dial fails.
+// direct sends req to p, if connected, over a stream of its own. It fails
+// with errNotDirect when p is not connected or no stream could be opened;
+// a stream that fails once the request is written is an error, since the
+// handler may have run.
 func (h *Host) direct(ctx context.Context, p peer.ID, proto protocol.ID, req []byte) (byte, []byte, error) {
-	connected := h.host.Network().Connectedness(p) == network.Connected
-	if !connected && h.routes.recentlyFailed(p, time.Now()) {
-		if _, routed := h.nextHop(p, ""); routed {
-			return 0, nil, fmt.Errorf("%w: dialled in vain recently", errNotDirect)
+	if h.host.Network().Connectedness(p) != network.Connected {
+		return 0, nil, fmt.Errorf("%w: not connected", errNotDirect)
+	}
+	s, err := h.host.NewStream(ctx, p, proto)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: %w", errNotDirect, err)
+	}
+	return roundTrip(ctx, s, req, h.cfg.MaxMessageSize+1)
+}
+
+// requestSigned sends req for proto to target, which is not connected, as
+// one signed routed frame: to target itself if a stream to it opens
+// (dialRouted), else through the mesh. The target answers the second
+// attempt of a frame whose first one it answered from its cache.
+func (h *Host) requestSigned(ctx context.Context, target peer.ID, proto string, req []byte) (byte, []byte, error) {
+	r := h.newRouted(target, proto, req)
+	raw := r.encode()
+	status, body, err := h.dialRouted(ctx, r, raw)
+	if errors.Is(err, errNotDirect) && ctx.Err() == nil {
+		var rerr error
+		if status, body, rerr = h.requestRouted(ctx, r, raw); rerr != nil {
+			return 0, nil, fmt.Errorf("%w; routed: %w", err, rerr)
 		}
+		return status, body, nil
 	}
-	dctx := ctx
-	if d, ok := ctx.Deadline(); ok && !connected {
-		var cancel context.CancelFunc
-		dctx, cancel = context.WithTimeout(ctx, time.Until(d)/3)
-		defer cancel()
+	return status, body, err
+}
+
+// dialRouted sends the routed frame raw of request r on a stream to its
+// target, dialling it. It fails with errNotDirect when no stream could be
+// opened or the stream failed on the connection dialled for it (as when
+// the target refuses us once the handshake names us): the frame may then
+// go through the mesh. Such a target is not dialled again for directRetry
+// while a route to it is known, unless it connects by itself. The dial
+// gets a third of the budget, so a routed attempt has time left when it
+// fails.
+func (h *Host) dialRouted(ctx context.Context, r *routedRequest, raw []byte) (byte, []byte, error) {
+	p := r.Target
+	if h.routes.recentlyFailed(p, time.Now()) && len(h.nextHops(p, "")) > 0 {
+		return 0, nil, fmt.Errorf("%w: dialled in vain recently", errNotDirect)
 	}
-	s, err := h.host.NewStream(dctx, p, proto)
+	d, _ := ctx.Deadline()
+	dctx, cancel := context.WithTimeout(ctx, time.Until(d)/3)
+	defer cancel()
+	s, err := h.host.NewStream(dctx, p, protoRoute)
 	if err != nil {
 		h.routes.directFailed(p, time.Now())
 		return 0, nil, fmt.Errorf("%w: %w", errNotDirect, err)
 	}
-	status, body, err := roundTrip(ctx, s, req, h.cfg.MaxMessageSize+1)
-	// The stream failed (a handler's error would be a status) on a
-	// connection dialled for this request: p took us and dropped us, which
-	// is how a node refuses once the handshake names the dialler (whether
-	// the connection is already marked closed is a race). A connection that
-	// was up before and breaks now more likely broke after the handler ran.
-	if err != nil && !connected && ctx.Err() == nil {
+	setRouting(raw, maxRouteHops, time.Until(d))
+	status, body, err := roundTrip(ctx, s, raw, h.cfg.MaxMessageSize+1+routeOverhead)
+	if err != nil && ctx.Err() == nil {
 		h.routes.directFailed(p, time.Now())
 		return 0, nil, fmt.Errorf("%w: stream on a new connection: %w", errNotDirect, err)
 	}
-	return status, body, err
+	if err != nil {
+		return 0, nil, err
+	}
+	if status != statusOK {
+		return 0, nil, fmt.Errorf("%w: refused: %s", ErrNoRoute, remoteText(body))
+	}
+	return decodeRouteResp(p, r.ID, body)
 }
 
 // roundTrip writes req on s, reads the response frame of at most limit
@@ -252,10 +286,23 @@ func readFrame(r *bufio.Reader, limit int) ([]byte, error) {
 	return buf, nil
 }
 
-// truncate cuts s to at most n bytes.
+// errorText is the body of a statusError frame: text cut to maxErrorText
+// bytes.
+func errorText(text string) []byte { return []byte(truncate(text, maxErrorText)) }
+
+// remoteText is a peer's error body as text for an error of ours: valid
+// UTF-8, at most maxErrorText bytes, whatever the peer sent.
+func remoteText(body []byte) string {
+	return truncate(strings.ToValidUTF8(string(body[:min(len(body), maxErrorText)]), "?"), maxErrorText)
+}
+
+// truncate cuts s to at most n bytes, at a rune boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -13,10 +15,13 @@ import (
 //
 //	version  1 byte (routeVersion)
 //	hops     1 byte: hops it may still take; each relay decrements it
+//	budget   4 bytes, big-endian milliseconds the origin still waits for
+//	         the answer; each relay rewrites it to what it has left
 //	origin   uvarint length + peer ID bytes: the requesting node
 //	target   uvarint length + peer ID bytes: the node that answers
 //	proto    uvarint length + protocol ID: the handler at the target
-//	id       16 random bytes; the target refuses one it has seen
+//	id       16 random bytes; the target runs the handler for an
+//	         (origin, id) once and answers a repeat from its cache
 //	time     8 bytes, big-endian unix nanoseconds at the origin
 //	sig      64 bytes: origin's Ed25519 signature (see signed)
 //	payload  the rest: the request itself
@@ -27,17 +32,20 @@ import (
 //	sig      64 bytes: target's signature over routeRespDomain, id, status, body
 //	body     the rest
 //
+// Version 2 added the budget; a version 1 frame is refused as malformed.
 // Binary rather than JSON so a file chunk near MaxMessageSize fits with a
 // fixed overhead (routeOverhead) instead of a third more for base64.
 
 const (
-	routeVersion    byte = 1
-	routeReqDomain       = "agentchat/route/1 request\n"
-	routeRespDomain      = "agentchat/route/1 response\n"
+	routeVersion    byte = 2
+	routeReqDomain       = "agentchat/route/2 request\n"
+	routeRespDomain      = "agentchat/route/2 response\n"
 	maxRouteID           = 128 // bytes of a peer ID; Ed25519 ones take 38
 	maxRouteProto        = 256
+	// routeHeader is the unsigned head: version, hops, budget.
+	routeHeader = 2 + 4
 	// routeOverhead bounds everything in a routed frame but the payload.
-	routeOverhead = 2 + 2*(binary.MaxVarintLen16+maxRouteID) + binary.MaxVarintLen16 + maxRouteProto + 16 + 8 + ed25519.SignatureSize
+	routeOverhead = routeHeader + 2*(binary.MaxVarintLen16+maxRouteID) + binary.MaxVarintLen16 + maxRouteProto + 16 + 8 + ed25519.SignatureSize
 )
 
 var errRouteFrame = errors.New("malformed routed frame")
@@ -46,6 +54,7 @@ var errRouteFrame = errors.New("malformed routed frame")
 // not connected to.
 type routedRequest struct {
 	Hops    byte
+	Budget  time.Duration // milliseconds on the wire
 	Origin  peer.ID
 	Target  peer.ID
 	Proto   string
@@ -67,8 +76,8 @@ func (r *routedRequest) head(b []byte) []byte {
 	return binary.BigEndian.AppendUint64(b, uint64(r.Time))
 }
 
-// signed is what the origin signs: every field but the hop count, which
-// relays change.
+// signed is what the origin signs: every field but the hop count and the
+// budget, which relays change.
 func (r *routedRequest) signed() []byte {
 	b := make([]byte, 0, len(routeReqDomain)+routeOverhead+len(r.Payload))
 	b = append(b, routeReqDomain...)
@@ -91,8 +100,8 @@ func (r *routedRequest) verify() error {
 }
 
 func (r *routedRequest) encode() []byte {
-	b := make([]byte, 0, routeOverhead+len(r.Payload))
-	b = append(b, routeVersion, r.Hops)
+	b := make([]byte, routeHeader, routeOverhead+len(r.Payload))
+	setRouting(b, r.Hops, r.Budget)
 	b = r.head(b)
 	b = append(b, r.Sig...)
 	return append(b, r.Payload...)
@@ -100,11 +109,11 @@ func (r *routedRequest) encode() []byte {
 
 // decodeRouted parses a routed request frame; the payload aliases b.
 func decodeRouted(b []byte) (*routedRequest, error) {
-	if len(b) < 2 || b[0] != routeVersion {
+	if len(b) < routeHeader || b[0] != routeVersion {
 		return nil, fmt.Errorf("%w: version", errRouteFrame)
 	}
-	r := &routedRequest{Hops: b[1]}
-	b = b[2:]
+	r := &routedRequest{Hops: b[1], Budget: time.Duration(binary.BigEndian.Uint32(b[2:])) * time.Millisecond}
+	b = b[routeHeader:]
 	var field []byte
 	var ok bool
 	var err error
@@ -132,6 +141,15 @@ func decodeRouted(b []byte) (*routedRequest, error) {
 	b = b[len(r.ID)+8:]
 	r.Sig, r.Payload = b[:ed25519.SignatureSize], b[ed25519.SignatureSize:]
 	return r, nil
+}
+
+// setRouting writes the unsigned head of a routed frame into raw: the
+// version, the hops left and the budget, whole milliseconds (capped at the
+// field's range, negative as zero).
+func setRouting(raw []byte, hops byte, budget time.Duration) {
+	ms := min(max(budget.Milliseconds(), 0), math.MaxUint32)
+	raw[0], raw[1] = routeVersion, hops
+	binary.BigEndian.PutUint32(raw[2:routeHeader], uint32(ms))
 }
 
 // chunk splits a uvarint-length-prefixed field of at most limit bytes off
