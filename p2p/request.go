@@ -270,7 +270,8 @@ func writeFrame(w io.Writer, status byte, body []byte) error {
 }
 
 // readFrame reads one frame of at most limit bytes; a longer one fails with
-// ErrTooLarge before its body is read.
+// ErrTooLarge before its body is read. The buffer grows with the bytes
+// that arrive, not with the length the peer claims.
 func readFrame(r *bufio.Reader, limit int) ([]byte, error) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
@@ -279,8 +280,11 @@ func readFrame(r *bufio.Reader, limit int) ([]byte, error) {
 	if n > uint64(limit) {
 		return nil, fmt.Errorf("%w: frame of %d bytes exceeds %d", ErrTooLarge, n, limit)
 	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(r, buf); err != nil {
+	buf, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err == nil && uint64(len(buf)) < n {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
 		return nil, fmt.Errorf("read frame: %w", err)
 	}
 	return buf, nil
