@@ -57,8 +57,17 @@ type Config struct {
 	// one to a node that cannot be dialled is routed through the mesh.
 	Relay bool
 	// Deny, if set, refuses every connection to or from a peer for which it
-	// returns true: a firewall between two nodes, enforced by this one.
+	// returns true: a firewall between two nodes, enforced by this one. It
+	// governs connections only: requests still travel between this node and
+	// a denied one routed through other nodes (relay.go), with the origin
+	// as the handler's peer, so a handler that must refuse a peer checks
+	// that argument.
 	Deny func(peer string) bool
+	// AllowPrivateAddrs keeps the private, loopback and link-local
+	// addresses other nodes announce (AddAddrs); false keeps public ones
+	// only, so an announcement cannot make this node dial into a private
+	// network. LocalConfig sets it.
+	AllowPrivateAddrs bool
 
 	// ConnLow and ConnHigh are the connection manager watermarks: above
 	// ConnHigh connections it trims down to ConnLow. Zero means 100 and 400.
@@ -123,8 +132,8 @@ func DefaultConfig() Config {
 
 // LocalConfig returns settings for hosts on one machine (tests, testnet):
 // loopback listeners on random ports, no NAT port mapping, no relay, no mDNS,
-// a 100ms gossipsub heartbeat and short reconnect timers. The caller fills
-// in Key.
+// a 100ms gossipsub heartbeat, short reconnect timers and private
+// addresses learned. The caller fills in Key.
 func LocalConfig() Config {
 	c := DefaultConfig()
 	c.Listen = []string{
@@ -134,6 +143,7 @@ func LocalConfig() Config {
 	c.NATPortMap = false
 	c.Relay = false
 	c.MDNS = false
+	c.AllowPrivateAddrs = true
 	c.Heartbeat = 100 * time.Millisecond
 	c.RequestTimeout = 10 * time.Second
 	c.ReconnectMin = 50 * time.Millisecond

@@ -9,6 +9,8 @@ import (
 
 // denyGater is the connection gater behind Config.Deny: it refuses dials to
 // a denied peer and inbound connections once the handshake names one.
+// Routed requests to and from a denied peer pass through other nodes
+// (Config.Deny).
 type denyGater func(peer string) bool
 
 func (d denyGater) InterceptPeerDial(p peer.ID) bool                 { return !d(p.String()) }

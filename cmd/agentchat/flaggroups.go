@@ -22,7 +22,7 @@ var flagCategories = map[string]string{
 
 	"p2p-listen": "Mesh (libp2p)", "peer": "Mesh (libp2p)", "mdns": "Mesh (libp2p)", "dht": "Mesh (libp2p)",
 	"conn-low": "Mesh (libp2p)", "conn-high": "Mesh (libp2p)", "p2p-max-conns": "Mesh (libp2p)",
-	"local": "Mesh (libp2p)",
+	"local": "Mesh (libp2p)", "p2p-private-addrs": "Mesh (libp2p)",
 
 	"min-proposal-age": "Marketplace", "webhook": "Marketplace",
 

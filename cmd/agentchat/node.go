@@ -61,6 +61,7 @@ func nodeFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "peer", Usage: "bootstrap peer `MULTIADDR` with /p2p/<id> (repeatable); kept connected", EnvVars: env("PEERS")},
 		&cli.BoolFlag{Name: "mdns", Usage: "discover nodes on the local network with mDNS", EnvVars: env("MDNS")},
 		&cli.BoolFlag{Name: "dht", Usage: "discover nodes through the Kademlia DHT", EnvVars: env("DHT")},
+		&cli.BoolFlag{Name: "p2p-private-addrs", Usage: "also dial the private (LAN) addresses other nodes announce (on with --local)", EnvVars: env("P2P_PRIVATE_ADDRS")},
 		&cli.IntFlag{Name: "conn-low", Value: p.ConnLow, Usage: "libp2p connection manager low watermark", EnvVars: env("CONN_LOW")},
 		&cli.IntFlag{Name: "conn-high", Value: p.ConnHigh, Usage: "libp2p connection manager high watermark", EnvVars: env("CONN_HIGH")},
 		&cli.IntFlag{Name: "p2p-max-conns", Value: p.MaxConns, Usage: "libp2p resource manager connection limit (0: scaled default)", EnvVars: env("P2P_MAX_CONNS")},
@@ -179,6 +180,7 @@ func nodeConfig(c *cli.Context) (testnet.NodeConfig, error) {
 		pc.Listen = c.StringSlice("p2p-listen")
 	}
 	pc.MDNS, pc.DHT = c.Bool("mdns"), c.Bool("dht")
+	pc.AllowPrivateAddrs = pc.AllowPrivateAddrs || c.Bool("p2p-private-addrs")
 	pc.ConnLow, pc.ConnHigh, pc.MaxConns = c.Int("conn-low"), c.Int("conn-high"), c.Int("p2p-max-conns")
 	pc.Peers = c.StringSlice("peer")
 	filePeers, err := readPeersFile(filepath.Join(c.String("data-dir"), "peers"))
