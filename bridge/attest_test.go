@@ -20,7 +20,9 @@ type rogue struct {
 	nodes int // nodes it is connected to
 }
 
-func startRogue(t *testing.T, net *testnet.Net) *rogue {
+// startRogue starts a rogue connected to every node of net; setup runs on
+// its host before it connects.
+func startRogue(t *testing.T, net *testnet.Net, setup ...func(*p2p.Host)) *rogue {
 	t.Helper()
 	_, priv, err := identity.GenerateKey()
 	require.NoError(t, err)
@@ -32,6 +34,9 @@ func startRogue(t *testing.T, net *testnet.Net) *rogue {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = h.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done; h.Close() })
+	for _, f := range setup {
+		f(h)
+	}
 	for _, n := range net.Nodes {
 		require.NoError(t, h.Connect(ctx, n.Host.Addrs()[0]))
 	}

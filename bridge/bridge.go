@@ -45,8 +45,9 @@ type Bridge struct {
 
 	replicas []*replica // replicated sets; fixed before Run
 
-	lookup lookups // roster fetches for agents not in the roster yet
-	seen   seenSet // what the channel validators accepted, for history hints
+	lookup lookups       // roster fetches for agents not in the roster yet
+	syncs  chan struct{} // slots for roster fetches gossip triggers (roster.go)
+	seen   seenSet       // what the channel validators accepted, for history hints
 
 	proofMu sync.Mutex      // guards proofs; never held with mu
 	proofs  map[string]bool // verified session proofs, by origin|id|sig
@@ -59,7 +60,11 @@ type Stats struct {
 	Duplicates uint64 `json:"duplicates"`
 	Lost       uint64 `json:"lost"`
 	Rejected   uint64 `json:"rejected"`
-	Nodes      int    `json:"nodes"`
+	// SyncsDeferred counts roster fetches a gap in a node's roster
+	// sequence called for while maxGossipSyncs were running; that node's
+	// next snapshot brings this one up to date instead.
+	SyncsDeferred uint64 `json:"syncs_deferred"`
+	Nodes         int    `json:"nodes"`
 }
 
 // New builds a bridge on host. Nothing runs until Run.
@@ -76,6 +81,7 @@ func New(cfg Config, host *p2p.Host) *Bridge {
 		channels: make(map[string]*carried),
 		nodes:    make(map[string]*peerNode),
 		proofs:   make(map[string]bool),
+		syncs:    make(chan struct{}, maxGossipSyncs),
 	}
 	b.ctx, b.stop = context.WithCancel(context.Background())
 	b.pubCtx, b.stopPub = context.WithCancel(context.Background())

@@ -84,6 +84,9 @@ func (b *Bridge) applyRoster(from string, env rosterEnvelope) {
 		b.mu.Unlock()
 		return
 	}
+	// A heartbeat older than what the node said since (gossip reorders,
+	// or a peer replays) must not bring back addresses it stopped naming.
+	freshBeat := env.Kind == kindBeat && env.Seq >= n.seq
 	if env.Seq > n.seq {
 		n.seq = env.Seq
 	}
@@ -98,8 +101,13 @@ func (b *Bridge) applyRoster(from string, env rosterEnvelope) {
 
 	switch env.Kind {
 	case kindBeat:
-		// Debug, not Warn: an address of a transport this build does not
-		// know (a newer node's) fails to parse without any misbehaviour.
+		// from signed the heartbeat (gossipsub's strict signing), so its
+		// addresses are its own word; p2p keeps the dialable ones. Debug,
+		// not Warn: an address of a transport this build does not know (a
+		// newer node's), or a private one, is skipped without misbehaviour.
+		if !freshBeat {
+			break
+		}
 		if err := b.host.AddAddrs(from, env.Addrs); err != nil {
 			b.log.Debug("heartbeat addresses", "peer", short(from), "err", err)
 		}
@@ -125,8 +133,36 @@ func (b *Bridge) applyRoster(from string, env rosterEnvelope) {
 		b.applySnapshot(from, env)
 	}
 	if needSync {
-		b.spawn(func() { b.syncFrom(from) })
+		b.syncGap(from)
 	}
+}
+
+// maxGossipSyncs bounds the roster fetches that gaps seen on the roster
+// topic start at once. Keys cost nothing, so a flood of new origins, each
+// a gap, would otherwise start a fetch (a dial, or a routed request) per
+// origin.
+const maxGossipSyncs = 4
+
+// syncGap fetches from's roster after a gap in its sequence, if a slot is
+// free; else it is counted and left to from's next snapshot. The caller
+// has set from's syncing.
+func (b *Bridge) syncGap(from string) {
+	select {
+	case b.syncs <- struct{}{}:
+	default:
+		b.mu.Lock()
+		if n := b.nodes[from]; n != nil {
+			n.syncing = false
+		}
+		b.stats.SyncsDeferred++
+		b.mu.Unlock()
+		b.log.Debug("roster sync deferred to the next snapshot", "peer", short(from), "running", maxGossipSyncs)
+		return
+	}
+	b.spawn(func() {
+		defer func() { <-b.syncs }()
+		b.syncFrom(from)
+	})
 }
 
 // upsert records one remote agent; a refused claim is logged, and a claim
