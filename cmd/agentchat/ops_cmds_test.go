@@ -172,3 +172,20 @@ func TestEveryNodeFlagSettableFromFile(t *testing.T) {
 		require.True(t, ok, "--%s (%T) cannot be set from the config file", f.Names()[0], f)
 	}
 }
+
+// Private addresses announced on the mesh are learned with
+// --p2p-private-addrs or --local only.
+func TestPrivateAddrsFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"--p2p-private-addrs"}, true},
+		{[]string{"--local"}, true},
+	} {
+		cfg, err := configured(t, "", tc.args...)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, cfg.P2P.AllowPrivateAddrs, "%v", tc.args)
+	}
+}
