@@ -132,7 +132,7 @@ func (h *Host) forward(ctx context.Context, target, from peer.ID, raw []byte, ho
 	if len(next) == 0 {
 		return 0, nil, fmt.Errorf("no route to %s", target)
 	}
-	var errs []error
+	var failed error // every hop's failure, on one line
 	for _, p := range next {
 		if ctx.Err() != nil {
 			break
@@ -146,12 +146,21 @@ func (h *Host) forward(ctx context.Context, target, from peer.ID, raw []byte, ho
 		if err == nil {
 			err = errors.New(remoteText(body))
 		}
-		errs = append(errs, fmt.Errorf("via %s: %w", p, err))
+		failed = joinFailure(failed, fmt.Errorf("via %s: %w", p, err))
 	}
 	if ctx.Err() != nil {
-		errs = append(errs, ctx.Err())
+		failed = joinFailure(failed, ctx.Err())
 	}
-	return 0, nil, errors.Join(errs...)
+	return 0, nil, failed
+}
+
+// joinFailure appends err to the failures so far, if any, separated by a
+// semicolon; both stay matchable with errors.Is.
+func joinFailure(failed, err error) error {
+	if failed == nil {
+		return err
+	}
+	return fmt.Errorf("%w; %w", failed, err)
 }
 
 // answerRouted runs the handler for a routed request addressed here, once
