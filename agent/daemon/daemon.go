@@ -70,12 +70,12 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	d.log = slog.New(h)
 
-	lock, err := lockPid(d.dir, d.log)
+	lock, err := LockPidFile(filepath.Join(d.dir, pidFile), d.log)
 	if err != nil {
 		d.log.Error("cannot start", "err", err)
 		return fmt.Errorf("daemon %s: %w", d.cfg.Instance, err)
 	}
-	defer lock.release() // the very last step: Stop waits for it
+	defer lock.Release() // the very last step: Stop waits for it
 	d.log.Info("daemon starting", "instance", d.cfg.Instance, "pid", os.Getpid(), "url", d.cfg.URL, "dir", d.dir)
 	defer func() {
 		if err != nil {

@@ -3,7 +3,8 @@ package daemon
 import "errors"
 
 var (
-	// ErrAlreadyRunning means the instance's pid file names a live process.
+	// ErrAlreadyRunning means the instance's pid file (or another pid file
+	// LockPidFile takes) is held by, or names, a live process.
 	ErrAlreadyRunning = errors.New("daemon already running")
 	// ErrNotRunning means the instance has no live daemon to stop.
 	ErrNotRunning = errors.New("daemon not running")

@@ -7,25 +7,26 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
 
-// pidLock is a held daemon.pid: the file names this process and, where the
-// system has flock, stays locked while the daemon runs, so two daemons
-// starting at once cannot both take the instance.
-type pidLock struct {
+// PidLock is a held pid file (the daemon's daemon.pid, the supervisor's
+// supervisor.pid, a runner's runner.pid): the file names this process and,
+// where the system has flock, stays locked while the process runs, so two
+// processes starting at once cannot both take it.
+type PidLock struct {
 	f    *os.File
 	path string
 	pid  int
 }
 
-// lockPid takes dir's pid file. A file naming a live process other than
-// this one means the instance is taken (ErrAlreadyRunning); any other
-// content is stale and replaced.
-func lockPid(dir string, log *slog.Logger) (*pidLock, error) {
-	path := filepath.Join(dir, pidFile)
+// LockPidFile takes the pid file at path, creating it. A file locked by
+// another process, or naming a live process other than this one, is taken
+// (ErrAlreadyRunning, with the pid it names); any other content is stale
+// and replaced (logged to log). Nothing else is written before the lock is
+// held.
+func LockPidFile(path string, log *slog.Logger) (*PidLock, error) {
 	self := os.Getpid()
 	for range 5 {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, filePerm)
@@ -65,18 +66,39 @@ func lockPid(dir string, log *slog.Logger) (*pidLock, error) {
 			_ = f.Close()
 			return nil, fmt.Errorf("pid file: %w", err)
 		}
-		return &pidLock{f: f, path: path, pid: self}, nil
+		return &PidLock{f: f, path: path, pid: self}, nil
 	}
 	return nil, fmt.Errorf("pid file %s keeps changing", path)
 }
 
-// release removes the pid file if it still names this process, then
+// Release removes the pid file if it still names this process, then
 // unlocks it.
-func (l *pidLock) release() {
+func (l *PidLock) Release() {
 	if pid, err := readPid(l.path); err == nil && pid == l.pid {
 		_ = os.Remove(l.path)
 	}
 	_ = l.f.Close()
+}
+
+// LockHolder reports the pid a live holder of the pid file at path has
+// written, without taking the file: where the system has flock, the file
+// is held while some process keeps it locked (a pid it names that has
+// exited, or was reused, does not count); elsewhere while the pid it names
+// is alive. A missing file has no holder.
+func LockHolder(path string) (pid int, held bool) {
+	f, err := os.OpenFile(path, os.O_RDWR, filePerm)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	pid, _ = readPid(path)
+	if lockFile(f) != nil {
+		return pid, true
+	}
+	if !haveFlock && pid > 0 && pid != os.Getpid() && processAlive(pid) {
+		return pid, true
+	}
+	return 0, false
 }
 
 // sameFile reports whether f is still the file at path.

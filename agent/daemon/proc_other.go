@@ -5,6 +5,7 @@ package daemon
 import (
 	"os"
 	"os/exec"
+	"syscall"
 )
 
 // processAlive reports whether a process with this pid exists. Without
@@ -40,3 +41,12 @@ func detach(*exec.Cmd) {}
 
 // reaped is unknown here; StartBackground waits for the pid file instead.
 func reaped(int) bool { return false }
+
+// haveFlock: lockFile does nothing here.
+const haveFlock = false
+
+// OwnGroup has no process groups to start here.
+func OwnGroup(*exec.Cmd, syscall.Signal) {}
+
+// SignalGroup has no groups to signal here (ESRCH: none is left).
+func SignalGroup(int, syscall.Signal) error { return syscall.ESRCH }
