@@ -12,6 +12,9 @@ var (
 	// ErrBackend means the backend failed a turn (its command exited
 	// non-zero, or the API answered an error).
 	ErrBackend = errors.New("backend")
+	// ErrBusy means another live runner holds the agent's state directory
+	// (its runner.pid).
+	ErrBusy = errors.New("agent busy")
 )
 
 // EndError is how a guard ends a session: Reason is one of the End*

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/agentchat/mesh/agent/daemon"
 	"github.com/agentchat/mesh/agent/mcp"
 )
 
@@ -37,13 +39,43 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return fmt.Errorf("%w: state dir: %v", ErrConfig, err)
 	}
 	s := &session{cfg: cfg, log: cfg.Logger.With("component", "runner", "agent", cfg.Name)}
+	// The lock comes first: a refused runner must not touch the files of
+	// the one that runs.
+	lock, err := daemon.LockPidFile(filepath.Join(cfg.StateDir, PidFile), s.log)
+	if err != nil {
+		if errors.Is(err, daemon.ErrAlreadyRunning) {
+			return fmt.Errorf("%w: agent %s already has a runner: %v", ErrBusy, cfg.Name, err)
+		}
+		return err
+	}
+	defer lock.Release()
+	state := Session{PID: os.Getpid(), StartedAt: stamp(cfg.Now())}
+	// From here on every end, an early failure too, is in session.json.
+	defer func() {
+		state.EndedAt = stamp(cfg.Now())
+		state.EndedBy = endReason(err)
+		if err != nil {
+			state.Error = err.Error()
+		}
+		if s.g != nil {
+			state.Tokens, state.Sends, state.ToolCalls = s.g.counts()
+		}
+		state.AgentID = s.agentID
+		if werr := state.write(cfg.StateDir); werr != nil {
+			s.log.Warn("write session state", "err", werr)
+		}
+		if s.tr != nil {
+			s.note(fmt.Sprintf("session %d ended: %s", s.num, state.EndedBy))
+		}
+		s.log.Info("session ended", "session", s.num, "reason", state.EndedBy, "err", err)
+	}()
 	if s.num, err = nextSession(cfg.StateDir); err != nil {
 		return err
 	}
+	state.Num = s.num
 	if s.tr, err = openTranscript(cfg.StateDir, cfg.TranscriptKeep); err != nil {
 		return err
 	}
-	state := Session{Num: s.num, PID: os.Getpid(), StartedAt: stamp(cfg.Now())}
 	if err := state.write(cfg.StateDir); err != nil {
 		return fmt.Errorf("write %s: %w", SessionFile, err)
 	}
@@ -53,20 +85,6 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 	}
 	s.g = newGuards(cfg.Guards, cfg.Now)
-	defer func() {
-		state.EndedAt = stamp(cfg.Now())
-		state.EndedBy = endReason(err)
-		if err != nil {
-			state.Error = err.Error()
-		}
-		state.Tokens, state.Sends, state.ToolCalls = s.g.counts()
-		state.AgentID = s.agentID
-		if werr := state.write(cfg.StateDir); werr != nil {
-			s.log.Warn("write session state", "err", werr)
-		}
-		s.note(fmt.Sprintf("session %d ended: %s", s.num, state.EndedBy))
-		s.log.Info("session ended", "session", s.num, "reason", state.EndedBy, "err", err)
-	}()
 
 	sctx, cancel := withLimit(ctx, time.Duration(cfg.Guards.Timeout))
 	defer cancel()

@@ -17,6 +17,10 @@ const (
 	sessionNumFile = "session_num"
 	// SessionFile is session.json, which the supervisor reads.
 	SessionFile = "session.json"
+	// PidFile is runner.pid: the runner's pid, locked while it runs, so a
+	// second runner of the agent is refused and a supervisor finds a
+	// runner an earlier one left.
+	PidFile = "runner.pid"
 )
 
 // Session is what session.json holds: the current or last session of an
