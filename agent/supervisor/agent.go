@@ -9,10 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/agentchat/mesh/agent/daemon"
 	"github.com/agentchat/mesh/agent/runner"
 )
 
@@ -23,17 +23,37 @@ type agent struct {
 	dir   string
 	log   *slog.Logger // to the supervisor's logger and supervisor.log
 	logf  *os.File
+	lock  *daemon.PidLock // supervisor.pid, held until run returns
 	track *tracker
 	state State
 }
 
-// newAgent prepares an agent's state directory: agent.json, the pid file,
-// and no stop file left from an earlier stop.
+// newAgent prepares an agent's state directory: it takes the pid lock
+// first (a refused supervisor writes nothing), then writes agent.json and
+// removes a stop file left from an earlier stop.
 func (s *Supervisor) newAgent(spec runner.Spec) (*agent, error) {
 	dir := s.stateDir(spec)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
+	lock, err := daemon.LockPidFile(filepath.Join(dir, pidFile), s.log.With("agent", spec.Name))
+	if errors.Is(err, daemon.ErrAlreadyRunning) {
+		return nil, fmt.Errorf("%w: agent %s is already supervised: %v", ErrBusy, spec.Name, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.prepare(spec, dir)
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	a.lock = lock
+	return a, nil
+}
+
+// prepare writes the agent's files once its pid lock is held.
+func (s *Supervisor) prepare(spec runner.Spec, dir string) (*agent, error) {
 	spec.StateDir = dir
 	b, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {
@@ -41,12 +61,6 @@ func (s *Supervisor) newAgent(spec runner.Spec) (*agent, error) {
 	}
 	if err := runner.WriteFileAtomic(filepath.Join(dir, specFile), append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("write %s: %w", specFile, err)
-	}
-	if pid := livePid(filepath.Join(dir, pidFile)); pid > 0 && pid != os.Getpid() {
-		return nil, fmt.Errorf("%w: agent %s is already supervised by pid %d", ErrBusy, spec.Name, pid)
-	}
-	if err := runner.WriteFileAtomic(filepath.Join(dir, pidFile), []byte(strconv.Itoa(os.Getpid()))); err != nil {
-		return nil, fmt.Errorf("write %s: %w", pidFile, err)
 	}
 	if err := os.Remove(filepath.Join(dir, StopFile)); err == nil {
 		s.log.Info("removed an old stop file", "agent", spec.Name)
@@ -63,8 +77,13 @@ func (s *Supervisor) newAgent(spec runner.Spec) (*agent, error) {
 // run starts, watches and restarts the runner until ctx ends, the stop
 // file appears, or the policy gives up.
 func (a *agent) run(ctx context.Context) {
+	defer a.lock.Release()
 	defer a.logf.Close()
-	defer os.Remove(filepath.Join(a.dir, pidFile))
+	if err := a.clearLeftover(ctx); err != nil {
+		a.log.Error("runner not started", "err", err)
+		a.set(StatusFailed, err.Error(), 0)
+		return
+	}
 	for {
 		if ctx.Err() != nil || a.stopRequested() {
 			a.set(StatusStopped, "stopped on request", 0)
@@ -111,7 +130,9 @@ func (a *agent) once(ctx context.Context) (code int, stopped bool, err error) {
 	if err := cmd.Start(); err != nil {
 		return -1, false, fmt.Errorf("start runner: %w", err)
 	}
-	a.state.PID = cmd.Process.Pid
+	pid := cmd.Process.Pid
+	defer a.cleanUp(pid)
+	a.state.PID = pid
 	a.set(StatusRunning, a.state.LastError, 0)
 	a.log.Info("runner started", "pid", cmd.Process.Pid)
 	done := make(chan error, 1)
@@ -139,14 +160,14 @@ func (a *agent) once(ctx context.Context) (code int, stopped bool, err error) {
 // terminate forwards SIGTERM and kills the runner if it has not exited
 // after the grace period; it returns once the process is gone.
 func (a *agent) terminate(cmd *exec.Cmd, done <-chan error) {
-	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = daemon.SignalGroup(cmd.Process.Pid, syscall.SIGTERM)
 	grace := time.NewTimer(time.Duration(a.s.cfg.Backoff.Grace))
 	defer grace.Stop()
 	select {
 	case <-done:
 	case <-grace.C:
 		a.log.Warn("runner ignored SIGTERM; killing it", "grace", time.Duration(a.s.cfg.Backoff.Grace))
-		_ = cmd.Process.Kill()
+		_ = daemon.SignalGroup(cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
 }
@@ -173,6 +194,7 @@ func (a *agent) command() *exec.Cmd {
 		cmd.Env = append(cmd.Env, "AGENTCHAT_URL="+a.spec.URL)
 	}
 	cmd.Dir = a.dir
+	daemon.OwnGroup(cmd, syscall.SIGTERM) // the supervisor's death, even SIGKILL, stops the runner
 	return cmd
 }
 
@@ -232,23 +254,6 @@ func (a *agent) heartbeat() {
 	if err := os.Chtimes(path, now, now); errors.Is(err, os.ErrNotExist) {
 		_ = os.WriteFile(path, nil, 0o600)
 	}
-}
-
-// livePid returns the pid in a pid file if that process is alive, else 0.
-func livePid(path string) int {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	pid, err := strconv.Atoi(string(data))
-	if err != nil || pid <= 0 {
-		return 0
-	}
-	p, err := os.FindProcess(pid)
-	if err != nil || p.Signal(syscall.Signal(0)) != nil {
-		return 0
-	}
-	return pid
 }
 
 // exitCode is a Wait error's exit code; a signal death is a crash.

@@ -1,9 +1,11 @@
 package supervisor
 
 import (
+	"context"
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // Container runs each runner inside a container: `<runtime> run` with the
@@ -44,7 +46,7 @@ func (c *Container) check() error {
 // names variables to pass besides passEnv (a spec's key_env).
 func (c *Container) command(name, dir, home string, runnerArgs, extraEnv []string) []string {
 	idDir := filepath.Join(home, ".agentchat", "identities")
-	args := []string{c.Runtime, "run", "--rm", "--name", "agentchat-" + name, "--network", "host",
+	args := []string{c.Runtime, "run", "--rm", "--name", containerName(name), "--network", "host",
 		"-v", dir + ":" + dir, "-v", idDir + ":" + idDir,
 		"-e", "AGENT_NAME=" + name, "-e", "STATE_DIR=" + dir}
 	for _, k := range append(append([]string(nil), passEnv...), extraEnv...) {
@@ -53,4 +55,14 @@ func (c *Container) command(name, dir, home string, runnerArgs, extraEnv []strin
 	args = append(args, c.Args...)
 	args = append(args, c.Image, "agentchat", "run")
 	return append(args, runnerArgs...)
+}
+
+// containerName is the name of agent name's container.
+func containerName(name string) string { return "agentchat-" + name }
+
+// remove force-removes agent name's container (`<runtime> rm -f`),
+// stopping it if it runs, and returns the CLI's output.
+func (c *Container) remove(ctx context.Context, name string) (string, error) {
+	out, err := exec.CommandContext(ctx, c.Runtime, "rm", "-f", containerName(name)).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
 }

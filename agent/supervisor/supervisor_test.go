@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -275,29 +272,4 @@ func TestConfigRefused(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(`{"agents":[{"name":"a","mission":"m","backend":{"type":"cli","command":["x"]}}],"backof":{}}`), 0o600))
 	_, err := supervisor.ReadFile(path)
 	require.ErrorContains(t, err, `unknown field "backof"`)
-}
-
-// TestSecondSupervisorRefused pins that an agent another live supervisor
-// holds is not started twice; a stale pid file does not block.
-func TestSecondSupervisorRefused(t *testing.T) {
-	home := t.TempDir()
-	dir := runner.AgentDir(home, "a1")
-	require.NoError(t, os.MkdirAll(dir, 0o700))
-	other := exec.Command("sleep", "30")
-	require.NoError(t, other.Start())
-	defer func() { _ = other.Process.Kill(); _ = other.Wait() }()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "supervisor.pid"), []byte(strconv.Itoa(other.Process.Pid)), 0o600))
-	sup, err := supervisor.New(supervisor.Config{Home: home, Command: fakeRunner(t, "exit 2\n"), Agents: []runner.Spec{spec("a1")}})
-	require.NoError(t, err)
-	err = sup.Run(t.Context())
-	require.ErrorIs(t, err, supervisor.ErrBusy)
-	require.ErrorContains(t, err, fmt.Sprintf("already supervised by pid %d", other.Process.Pid))
-	require.Zero(t, starts(dir))
-
-	_ = other.Process.Kill()
-	_ = other.Wait()
-	clock := &fakeClock{}
-	_, done := start(t, supervisor.Config{Home: home, Command: fakeRunner(t, "exit 2\n"), After: clock.After})
-	wait(t, done)
-	require.Equal(t, 1, starts(dir), "a dead supervisor's pid file does not block")
 }
