@@ -6,15 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/agentchat/mesh/agent/daemon"
 )
 
 // CLI is the "cli" backend: any command that reads a prompt and writes a
 // reply (`claude -p`, `llm`, a script). The prompt is the system text, a
 // blank line and the turn's prompt, on stdin or, with PromptArg, as the
 // last argument; the reply is stdout, trimmed. A non-zero exit fails the
-// turn with the end of stderr.
+// turn with the end of stderr. The command runs in its own process group,
+// killed when the turn ends: nothing it starts outlives its turn (on
+// Linux it is also killed if the runner dies).
 type CLI struct {
 	// Command is the program and its arguments. An argument "{mcp_config}"
 	// is replaced by the path of an MCP config that runs `agentchat mcp`
@@ -33,16 +39,21 @@ type CLI struct {
 	// the agent's node, and substitutes its path for "{mcp_config}".
 	MCPCommand []string
 
-	mcpConfig string // the path of mcp.json, set by prepare
+	// Set by prepare for the session; the exported fields are left as
+	// they are, so one CLI value (and its Env slice) can serve several.
+	dir       string
+	env       []string
+	mcpConfig string // the path of mcp.json
 }
 
 // prepare readies the command for a session of cfg: its directory, its
 // environment and its MCP config.
 func (c *CLI) prepare(cfg Config) error {
-	if c.Dir == "" {
-		c.Dir = cfg.StateDir
+	c.dir = c.Dir
+	if c.dir == "" {
+		c.dir = cfg.StateDir
 	}
-	c.Env = append(c.Env, "STATE_DIR="+cfg.StateDir)
+	c.env = append(slices.Clip(c.Env), "STATE_DIR="+cfg.StateDir)
 	if len(c.MCPCommand) == 0 {
 		return nil
 	}
@@ -75,9 +86,11 @@ func (c *CLI) Turn(ctx context.Context, t Turn, _ Tools) (Reply, error) {
 		args = append(args, prompt)
 	}
 	cmd := exec.CommandContext(ctx, c.Command[0], args...)
-	cmd.Env = append(cmd.Environ(), c.Env...)
-	cmd.Dir = c.Dir
+	cmd.Env = append(cmd.Environ(), c.env...)
+	cmd.Dir = c.dir
 	cmd.WaitDelay = cliWaitDelay
+	daemon.OwnGroup(cmd, syscall.SIGKILL)
+	cmd.Cancel = func() error { return daemon.SignalGroup(cmd.Process.Pid, syscall.SIGKILL) }
 	if !c.PromptArg {
 		cmd.Stdin = strings.NewReader(prompt)
 	}
@@ -85,7 +98,11 @@ func (c *CLI) Turn(ctx context.Context, t Turn, _ Tools) (Reply, error) {
 	stdout.max = maxCLIOutput
 	var stderr tailBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		err = cmd.Wait()
+		_ = daemon.SignalGroup(cmd.Process.Pid, syscall.SIGKILL) // what it left running
+	}
 	if ctx.Err() != nil {
 		return Reply{}, ctx.Err()
 	}

@@ -2,13 +2,16 @@ package runner_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/agentchat/mesh/agent/runner"
+	"github.com/agentchat/mesh/testnet"
 )
 
 // TestSecondRunnerRefused runs one session of an agent and starts a
@@ -53,4 +56,27 @@ func TestEarlyFailureRecorded(t *testing.T) {
 	require.Contains(t, s.Error, "write MCP config")
 	require.NotEmpty(t, s.EndedAt)
 	require.Equal(t, 1, s.Num)
+}
+
+// TestCLIBackendGroupKilled stops a session while its command runs with
+// a child of its own: the command's whole process group is killed, so the
+// child does not outlive the turn.
+func TestCLIBackendGroupKilled(t *testing.T) {
+	url := startNode(t)
+	sh := script(t, `sleep 600 & echo $! > "$STATE_DIR/child.pid"; cat > /dev/null; wait`)
+	cfg := baseConfig(t, url, "sleeper", &runner.CLI{Command: []string{"/bin/sh", sh}})
+	stop, _ := runAsync(t, cfg)
+	pidFile := filepath.Join(runner.AgentDir(cfg.Home, "sleeper"), "child.pid")
+	var child int
+	require.Eventually(t, func() bool {
+		data, err := os.ReadFile(pidFile)
+		if err != nil {
+			return false
+		}
+		_, err = fmt.Sscan(string(data), &child)
+		return err == nil
+	}, waitTimeout, 10*time.Millisecond)
+	require.NoError(t, stop())
+	require.Eventually(t, func() bool { return testnet.Exited(child) }, waitTimeout, 10*time.Millisecond,
+		"the command's child was killed with its group")
 }

@@ -1,7 +1,6 @@
 package supervisor_test
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 	"github.com/agentchat/mesh/agent/daemon"
 	"github.com/agentchat/mesh/agent/runner"
 	"github.com/agentchat/mesh/agent/supervisor"
+	"github.com/agentchat/mesh/testnet"
 )
 
 // TestSecondSupervisorRefused pins that an agent another live supervisor
@@ -69,20 +69,6 @@ func TestSecondSupervisorRefused(t *testing.T) {
 	require.Equal(t, 1, starts(dir))
 }
 
-// gone reports whether a process has exited: no such process, or a
-// zombie nobody has reaped yet (an orphan's new parent may never reap it).
-func gone(pid int) bool {
-	if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-		return true
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return errors.Is(err, os.ErrNotExist)
-	}
-	_, after, ok := strings.Cut(string(stat), ") ")
-	return ok && strings.HasPrefix(after, "Z")
-}
-
 // pids reads the pids a locking runner appended to a file of dir.
 func pids(t *testing.T, dir, file string) []int {
 	t.Helper()
@@ -131,7 +117,7 @@ func TestLeftoverRunnerStopped(t *testing.T) {
 	case <-time.After(waitTimeout):
 		t.Fatal("the leftover runner was not stopped")
 	}
-	require.Eventually(t, func() bool { return gone(leftChild) }, waitTimeout, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return testnet.Exited(leftChild) }, waitTimeout, 10*time.Millisecond,
 		"the leftover runner's child was stopped with its group")
 	pid := waitRunning(t, dir, 0)
 	require.NotEqual(t, left.Process.Pid, pid)
@@ -154,7 +140,7 @@ func TestRunnerGroupStopped(t *testing.T) {
 	require.Eventually(t, func() bool { return len(pids(t, dir, "children")) == 1 }, waitTimeout, 10*time.Millisecond)
 	child := pids(t, dir, "children")[0]
 	cancel()
-	require.Eventually(t, func() bool { return gone(child) }, waitTimeout, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return testnet.Exited(child) }, waitTimeout, 10*time.Millisecond)
 	_, held := daemon.LockHolder(filepath.Join(dir, runner.PidFile))
 	require.False(t, held)
 }
