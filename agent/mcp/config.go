@@ -70,14 +70,29 @@ type Config struct {
 	// ClientOptions, if set, adjusts the options of every connection the
 	// server dials (tests shorten timers with it).
 	ClientOptions func(*client.Options)
+
+	// Tools, if not nil, are the only tools offered (AGENTCHAT_TOOLS, when
+	// not empty);
+	// HideTools are never offered (AGENTCHAT_HIDE_TOOLS). New refuses a
+	// name that is no tool of this build (ErrUnknownTool). An unattended
+	// host (the agent runner) uses them to keep tools from its model.
+	Tools     []string
+	HideTools []string
+	// Journal, if set, is a file every tool call is appended to as one
+	// JSON line (AGENTCHAT_JOURNAL; see JournalEntry), so that the program
+	// which started the host can see what its tools did.
+	Journal string
 }
 
 // ConfigFromEnv reads the environment an MCP host passes (PROTOCOL.md §22):
-// AGENTCHAT_URL, AGENTCHAT_PUBLIC and AGENTCHAT_SETTLE_MS. getenv is
-// usually os.Getenv. It fails when the URL is not loopback and
-// AGENTCHAT_PUBLIC is not "true".
+// AGENTCHAT_URL, AGENTCHAT_PUBLIC and AGENTCHAT_SETTLE_MS, and the
+// runner's AGENTCHAT_TOOLS and AGENTCHAT_HIDE_TOOLS (comma-separated tool
+// names) and AGENTCHAT_JOURNAL. getenv is usually os.Getenv. It fails
+// when the URL is not loopback and AGENTCHAT_PUBLIC is not "true".
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	cfg := Config{URL: getenv("AGENTCHAT_URL"), Public: getenv("AGENTCHAT_PUBLIC") == "true"}
+	cfg := Config{URL: getenv("AGENTCHAT_URL"), Public: getenv("AGENTCHAT_PUBLIC") == "true",
+		Tools: toolList(getenv("AGENTCHAT_TOOLS")), HideTools: toolList(getenv("AGENTCHAT_HIDE_TOOLS")),
+		Journal: getenv("AGENTCHAT_JOURNAL")}
 	if v := getenv("AGENTCHAT_SETTLE_MS"); v != "" {
 		ms, err := strconv.Atoi(v)
 		if err != nil || ms < 0 {
@@ -113,6 +128,30 @@ func CheckURL(raw string, public bool) error {
 		return fmt.Errorf("node URL %q: %w", raw, ErrNotLoopback)
 	}
 	return nil
+}
+
+// toolList splits a comma-separated list of tool names; "" is nil.
+func toolList(v string) []string {
+	var out []string
+	for _, name := range strings.Split(v, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// ToolsEnv is the environment that gives `agentchat mcp` this tool
+// selection (ConfigFromEnv reads it back).
+func ToolsEnv(tools, hide []string) map[string]string {
+	env := map[string]string{}
+	if len(tools) > 0 {
+		env["AGENTCHAT_TOOLS"] = strings.Join(tools, ",")
+	}
+	if len(hide) > 0 {
+		env["AGENTCHAT_HIDE_TOOLS"] = strings.Join(hide, ",")
+	}
+	return env
 }
 
 func isLoopback(host string) bool {

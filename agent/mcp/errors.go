@@ -14,6 +14,8 @@ var (
 	// ErrUnsupported means this build's agent client cannot do what a tool
 	// asks.
 	ErrUnsupported = errors.New("not supported by this build")
+	// ErrUnknownTool means Config.Tools or HideTools names no tool.
+	ErrUnknownTool = errors.New("unknown tool")
 )
 
 // notConnectedText is the text a tool returns for ErrNotConnected, as the

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -21,6 +23,8 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 	mcp *sdk.Server
+	// names are every tool of this build, offered or not (set by New).
+	names []string
 
 	// life is canceled when Run ends, which ends every tool call still
 	// running (the SDK waits for them before it closes the session).
@@ -55,6 +59,11 @@ func New(cfg Config) (*Server, error) {
 	s.registerMarketTools()
 	s.registerFileTools()
 	s.registerInboxTool()
+	for _, name := range append(append([]string(nil), cfg.Tools...), cfg.HideTools...) {
+		if !slices.Contains(s.names, name) {
+			return nil, fmt.Errorf("%w: %q (the tools are %s)", ErrUnknownTool, name, strings.Join(s.names, ", "))
+		}
+	}
 	return s, nil
 }
 
@@ -120,7 +129,14 @@ func (nopWriteCloser) Close() error { return nil }
 // result with a plain message (PROTOCOL.md §22). The input schema is
 // inferred from In; no output schema is declared, so the text item is the
 // whole result, as the original server's.
+//
+// A tool Config.Tools leaves out or Config.HideTools names is not
+// registered; every call is journaled (Config.Journal).
 func addTool[In any](s *Server, name, desc string, h func(ctx context.Context, in In) (any, error)) {
+	s.names = append(s.names, name)
+	if s.cfg.Tools != nil && !slices.Contains(s.cfg.Tools, name) || slices.Contains(s.cfg.HideTools, name) {
+		return
+	}
 	sdk.AddTool(s.mcp, &sdk.Tool{Name: name, Description: desc},
 		func(ctx context.Context, _ *sdk.CallToolRequest, in In) (*sdk.CallToolResult, any, error) {
 			ctx, cancel := context.WithCancel(ctx)
@@ -130,14 +146,23 @@ func addTool[In any](s *Server, name, desc string, h func(ctx context.Context, i
 			out, err := h(ctx, in)
 			if err != nil {
 				s.log.Debug("tool failed", "tool", name, "err", err)
-				return errorResult(err), nil, nil
 			}
-			b, err := json.Marshal(out)
-			if err != nil {
-				return errorResult(fmt.Errorf("encode result: %w", err)), nil, nil
-			}
-			return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: string(b)}}}, nil, nil
+			res := s.result(out, err)
+			s.journal(name, in, res)
+			return res, nil, nil
 		})
+}
+
+// result is a handler's outcome as a tool result.
+func (s *Server) result(out any, err error) *sdk.CallToolResult {
+	if err != nil {
+		return errorResult(err)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return errorResult(fmt.Errorf("encode result: %w", err))
+	}
+	return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: string(b)}}}
 }
 
 func errorResult(err error) *sdk.CallToolResult {
