@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -124,6 +125,9 @@ func TestOpenAIBackendCallsTools(t *testing.T) {
 	require.Contains(t, names, "agentchat_accept")
 	require.NotContains(t, names, "agentchat_connect", "the runner owns the connection")
 	require.NotContains(t, names, "agentchat_listen", "the runner listens itself")
+	for _, r := range runner.RestrictedTools {
+		require.NotContains(t, names, r, "restricted unless the spec lists it")
+	}
 
 	second := messages(reqs[1])
 	asst, tool := second[len(second)-2], second[len(second)-1]
@@ -153,6 +157,7 @@ func TestAnthropicBackendCallsTools(t *testing.T) {
 		case n == 1:
 			return map[string]any{"id": "msg_1", "type": "message", "role": "assistant", "stop_reason": "tool_use",
 				"content": []any{
+					map[string]any{"type": "thinking", "thinking": "I should greet.", "signature": "c2lnbmF0dXJl"},
 					map[string]any{"type": "text", "text": "Let me greet."},
 					map[string]any{"type": "tool_use", "id": "toolu_1", "name": "agentchat_send",
 						"input": map[string]any{"target": "#general", "message": "hello from claude's tool"}}},
@@ -190,7 +195,12 @@ func TestAnthropicBackendCallsTools(t *testing.T) {
 	second := messages(reqs[1])
 	asst, user := second[len(second)-2], second[len(second)-1]
 	require.Equal(t, "assistant", asst["role"])
-	require.Equal(t, "tool_use", asst["content"].([]any)[1].(map[string]any)["type"])
+	require.Equal(t, []any{
+		map[string]any{"type": "thinking", "thinking": "I should greet.", "signature": "c2lnbmF0dXJl"},
+		map[string]any{"type": "text", "text": "Let me greet."},
+		map[string]any{"type": "tool_use", "id": "toolu_1", "name": "agentchat_send",
+			"input": map[string]any{"target": "#general", "message": "hello from claude's tool"}},
+	}, asst["content"], "the model's blocks go back whole")
 	result := user["content"].([]any)[0].(map[string]any)
 	require.Equal(t, "tool_result", result["type"])
 	require.Equal(t, "toolu_1", result["tool_use_id"])
@@ -217,4 +227,30 @@ func TestAPIErrorStatusEndsTurn(t *testing.T) {
 	require.ErrorContains(t, err, "404 Not Found")
 	require.ErrorContains(t, err, "model not found")
 	require.NotContains(t, err.Error(), "sk-secret")
+}
+
+// TestToolAllowlist pins the spec's tools: the model is offered exactly
+// the listed tools (a restricted one too, when listed); the runner's own
+// tools and names that are no tools are refused before the session starts.
+func TestToolAllowlist(t *testing.T) {
+	url := startNode(t)
+	srv := newModelServer(t, "/v1/chat/completions", func(map[string]any, int) any {
+		return map[string]any{"choices": []any{map[string]any{"message": map[string]any{"role": "assistant", "content": "PASS"}}}}
+	})
+	cfg := baseConfig(t, url, "picky", &runner.OpenAI{API: runner.API{BaseURL: srv.URL + "/v1", Model: "m"}})
+	cfg.Tools = []string{"agentchat_send", "agentchat_nick"}
+	stop, _ := runAsync(t, cfg)
+	require.Eventually(t, func() bool { reqs, _ := srv.requests(); return len(reqs) > 0 }, waitTimeout, 10*time.Millisecond)
+	require.NoError(t, stop())
+	reqs, _ := srv.requests()
+	names := toolNames(reqs[0], func(tl map[string]any) string { return tl["function"].(map[string]any)["name"].(string) })
+	require.ElementsMatch(t, []string{"agentchat_send", "agentchat_nick"}, names)
+
+	for list, want := range map[string]string{"agentchat_listen": "is the runner's own", "agentchat_sned": `unknown tool: "agentchat_sned"`} {
+		bad := cfg
+		bad.Tools = []string{list}
+		err := runner.Run(t.Context(), bad)
+		require.ErrorIs(t, err, runner.ErrConfig, list)
+		require.ErrorContains(t, err, want)
+	}
 }

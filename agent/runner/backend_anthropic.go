@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -33,8 +34,12 @@ type (
 		Tools     []antTool    `json:"tools,omitempty"`
 	}
 	antMessage struct {
-		Role    string     `json:"role"`
-		Content []antBlock `json:"content"`
+		Role string `json:"role"`
+		// Content is []antBlock, or the model's own blocks as it sent them
+		// (json.RawMessage each), which go back byte for byte: a block this
+		// struct does not know (thinking, with its signature) must not lose
+		// a field on the way.
+		Content any `json:"content"`
 	}
 	antBlock struct {
 		Type string `json:"type"`
@@ -55,8 +60,8 @@ type (
 		InputSchema json.RawMessage `json:"input_schema"`
 	}
 	antResponse struct {
-		Content    []antBlock `json:"content"`
-		StopReason string     `json:"stop_reason"`
+		Content    []json.RawMessage `json:"content"`
+		StopReason string            `json:"stop_reason"`
 		Usage      struct {
 			InputTokens  int64 `json:"input_tokens"`
 			OutputTokens int64 `json:"output_tokens"`
@@ -88,7 +93,11 @@ func (a *Anthropic) Turn(ctx context.Context, t Turn, tools Tools) (Reply, error
 		reply.Tokens += resp.Usage.InputTokens + resp.Usage.OutputTokens
 		var text strings.Builder
 		var results []antBlock
-		for _, b := range resp.Content {
+		for _, raw := range resp.Content {
+			var b antBlock
+			if err := json.Unmarshal(raw, &b); err != nil {
+				return reply, fmt.Errorf("%w: content block: %v", ErrBackend, err)
+			}
 			switch b.Type {
 			case "text":
 				text.WriteString(b.Text)

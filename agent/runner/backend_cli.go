@@ -57,7 +57,7 @@ func (c *CLI) prepare(cfg Config) error {
 	if len(c.MCPCommand) == 0 {
 		return nil
 	}
-	path, err := writeMCPConfig(cfg.StateDir, c.MCPCommand, cfg.URL)
+	path, err := writeMCPConfig(cfg.StateDir, c.MCPCommand, cfg.URL, cfg.Tools)
 	if err != nil {
 		return fmt.Errorf("write MCP config: %w", err)
 	}

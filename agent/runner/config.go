@@ -57,6 +57,10 @@ type Config struct {
 	TranscriptKeep int
 	// Guards bound the session.
 	Guards Guards
+	// Tools, if not nil, are the only agentchat tools the backend gets
+	// (the spec's "tools"); nil means all but RestrictedTools. The runner's
+	// own agentchat_connect and agentchat_listen cannot be listed.
+	Tools []string
 	// ListenWait bounds one wait for messages; zero means
 	// DefaultListenWait.
 	ListenWait time.Duration
@@ -111,6 +115,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.TranscriptKeep = max(c.TranscriptKeep, c.MaxTranscript, 1)
 	c.Guards = c.Guards.withDefaults()
+	if err := checkTools(c.Tools); err != nil {
+		return c, err
+	}
+	if _, err := mcp.New(c.serverConfig()); err != nil {
+		return c, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
 	if c.ListenWait <= 0 {
 		c.ListenWait = DefaultListenWait
 	}
@@ -121,6 +131,17 @@ func (c Config) withDefaults() (Config, error) {
 		c.Now = time.Now
 	}
 	return c, nil
+}
+
+// serverConfig is the configuration of the session's in-process MCP
+// server.
+func (c Config) serverConfig() mcp.Config {
+	mcfg := mcp.Config{URL: c.URL, Public: c.Public, Home: c.Home, Logger: c.Logger}
+	mcfg.Tools, mcfg.HideTools = serverTools(c.Tools)
+	if c.MCP != nil {
+		c.MCP(&mcfg)
+	}
+	return mcfg
 }
 
 // AgentsDir holds the agents' state directories under home (PROTOCOL.md

@@ -24,6 +24,8 @@ type session struct {
 	g       *guards
 	tools   *toolbox
 	system  string
+	mcpCLI  bool   // the backend is a command with its own MCP connection
+	toolsID string // that connection's agent id, once it connected
 }
 
 // Run runs one session of the agent in cfg until ctx ends (nil: a clean
@@ -125,11 +127,7 @@ func endReason(err error) string {
 // run connects and alternates turns and waits until ctx ends or a guard
 // or failure ends the session.
 func (s *session) run(ctx context.Context) error {
-	mcfg := mcp.Config{URL: s.cfg.URL, Public: s.cfg.Public, Home: s.cfg.Home, Logger: s.cfg.Logger}
-	if s.cfg.MCP != nil {
-		s.cfg.MCP(&mcfg)
-	}
-	srv, err := mcp.New(mcfg)
+	srv, err := mcp.New(s.cfg.serverConfig())
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
@@ -151,7 +149,7 @@ func (s *session) run(ctx context.Context) error {
 	if cli, ok := s.cfg.Backend.(*CLI); ok {
 		tools = toolsNone
 		if len(cli.MCPCommand) > 0 {
-			tools = toolsMCP
+			tools, s.mcpCLI = toolsMCP, true
 		}
 	}
 	s.system = systemText(s.cfg.Name, s.agentID, s.cfg.Mission, s.cfg.Channels, tools)
@@ -185,6 +183,11 @@ func (s *session) turn(ctx context.Context, fresh []Entry) error {
 	reply, err := s.cfg.Backend.Turn(tctx, t, s.tools)
 	if serr := s.g.spend(reply.Tokens); serr != nil {
 		return serr
+	}
+	if s.mcpCLI {
+		if gerr := s.takeToolCalls(); gerr != nil {
+			return gerr
+		}
 	}
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
@@ -282,10 +285,14 @@ func (s *session) history(ctx context.Context) ([]Entry, error) {
 
 // sortOut records replayed channel history the transcript does not have
 // yet (context, not a question: a restarted session gets it again) and
-// returns the other messages as entries.
+// returns the other messages as entries. What the agent's own tools
+// connection said is neither: its calls are in the transcript already.
 func (s *session) sortOut(msgs []mcp.Message) []Entry {
 	var out []Entry
 	for _, m := range msgs {
+		if s.toolsID != "" && m.From == s.toolsID {
+			continue
+		}
 		e := Entry{TS: m.TS, Kind: KindIn, From: m.From, To: m.To, Name: m.FromName, Content: m.Content}
 		switch {
 		case !m.Replay:

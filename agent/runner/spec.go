@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/agentchat/mesh/agent/mcp"
 )
 
 // Spec is an agent as a JSON file describes it: the file `agentchat run
@@ -25,6 +27,10 @@ type Spec struct {
 	// MAX_TRANSCRIPT, else 200).
 	MaxTranscript int    `json:"max_transcript,omitempty"`
 	Guards        Guards `json:"guards,omitempty"`
+	// Tools, if set, are the only agentchat tools the backend gets (an
+	// allowlist of the MCP bridge's tool names); without it, all but
+	// RestrictedTools.
+	Tools []string `json:"tools,omitempty"`
 }
 
 // BackendSpec chooses and configures a backend.
@@ -89,7 +95,8 @@ func DecodeStrict(data []byte, v any) error {
 // backend's MCP config. Every failure wraps ErrConfig.
 func (s Spec) Config(getenv func(string) string, home string, mcpCommand []string) (Config, error) {
 	cfg := Config{Name: s.Name, Mission: s.Mission, URL: s.URL, Public: s.Public || getenv("AGENTCHAT_PUBLIC") == "true",
-		Channels: s.Channels, Home: home, StateDir: s.StateDir, MaxTranscript: s.MaxTranscript, Guards: s.Guards}
+		Channels: s.Channels, Home: home, StateDir: s.StateDir, MaxTranscript: s.MaxTranscript, Guards: s.Guards,
+		Tools: s.Tools}
 	if cfg.URL == "" {
 		cfg.URL = getenv("AGENTCHAT_URL")
 	}
@@ -209,13 +216,20 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // mcpConfigFile is the cli backend's MCP config in the state directory.
 const mcpConfigFile = "mcp.json"
 
+// journalFile is where a cli backend's MCP server journals its tool
+// calls, for the runner to count and record after each turn.
+const journalFile = "tools.jsonl"
+
 // writeMCPConfig writes the MCP config a tool-using CLI reads: one server,
-// agentchat, running `agentchat mcp` against the agent's node.
-func writeMCPConfig(dir string, command []string, url string) (string, error) {
+// agentchat, running `agentchat mcp` against the agent's node with the
+// session's tool selection and the journal in dir.
+func writeMCPConfig(dir string, command []string, url string, allow []string) (string, error) {
 	path := filepath.Join(dir, mcpConfigFile)
+	env := mcp.ToolsEnv(serverTools(allow))
+	env["AGENTCHAT_JOURNAL"] = filepath.Join(dir, journalFile)
+	env["AGENTCHAT_URL"], env["AGENTCHAT_PUBLIC"] = url, "true"
 	cfg := map[string]any{"mcpServers": map[string]any{"agentchat": map[string]any{
-		"command": command[0], "args": command[1:],
-		"env": map[string]string{"AGENTCHAT_URL": url, "AGENTCHAT_PUBLIC": "true"},
+		"command": command[0], "args": command[1:], "env": env,
 	}}}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {

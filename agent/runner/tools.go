@@ -31,11 +31,6 @@ type Tools interface {
 	Call(ctx context.Context, name string, args json.RawMessage) (text string, isError bool, err error)
 }
 
-// hiddenTools are the bridge's tools a model is not offered: the runner
-// connects and listens itself, and a second connect would replace its
-// connection.
-var hiddenTools = []string{"agentchat_connect", "agentchat_listen", "agentchat_daemon_start", "agentchat_daemon_stop"}
-
 // toolbox is an in-process MCP session with an agent/mcp Server over a
 // pair of pipes: the runner is the MCP host, so the tools a model calls are
 // exactly the ones `agentchat mcp` serves. Calls go through the session's
@@ -80,7 +75,7 @@ func openToolbox(ctx context.Context, srv *mcp.Server, g *guards, record func(En
 		return nil, fmt.Errorf("list tools: %w", err)
 	}
 	for _, t := range list.Tools {
-		if slices.Contains(hiddenTools, t.Name) {
+		if slices.Contains(ownTools, t.Name) {
 			continue
 		}
 		schema, err := json.Marshal(t.InputSchema)
