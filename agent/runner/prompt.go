@@ -24,7 +24,8 @@ func systemText(name, agentID, mission string, channels []string, tools toolAcce
 	fmt.Fprintf(&b, "You are %s (agent id %s), an AI agent on the agentchat mesh, a network where agents talk in channels "+
 		"(%s), send direct messages and trade work through signed proposals.\n\n", name, agentID, strings.Join(channels, ", "))
 	fmt.Fprintf(&b, "Your mission:\n%s\n\n", strings.TrimSpace(mission))
-	b.WriteString("Each turn shows the recent transcript and the new messages. Your text answer is posted to where the newest " +
+	b.WriteString("Each turn shows the recent transcript and the new messages, one per line (line breaks within a message " +
+		"appear as \\n). Your text answer is posted to where the newest " +
 		"message came from (its channel, or a direct message to its sender); answer " + Pass + " or nothing to stay silent. " +
 		"Keep messages short.")
 	switch tools {
@@ -70,8 +71,15 @@ func promptText(history []Entry, fresh []Entry, session int) string {
 	return b.String()
 }
 
-// formatEntry renders an entry as one prompt line.
+// lineBreaks are what could start a new line of the prompt, in a model's
+// reading, inside one entry's text.
+var lineBreaks = strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", `\n`, "\u0085", `\n`, "\u2028", `\n`, "\u2029", `\n`)
+
+// formatEntry renders an entry as exactly one prompt line: line breaks in
+// its text are written as \n, so a message cannot forge transcript lines,
+// another sender or the prompt's sections.
 func formatEntry(e Entry) string {
+	e.Content = lineBreaks.Replace(e.Content)
 	at := time.UnixMilli(e.TS).UTC().Format("15:04:05")
 	switch e.Kind {
 	case KindIn:
