@@ -120,6 +120,7 @@ func (a *agent) run(ctx context.Context) {
 // the supervisor ended it (ctx or the stop file). err is set when it could
 // not start.
 func (a *agent) once(ctx context.Context) (code int, stopped bool, err error) {
+	a.rotateLogs()
 	cmd := a.command()
 	out, err := os.OpenFile(filepath.Join(a.dir, runnerLogFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -142,6 +143,7 @@ func (a *agent) once(ctx context.Context) (code int, stopped bool, err error) {
 	defer tick.Stop()
 	for {
 		a.heartbeat()
+		a.rotateLogs()
 		select {
 		case err := <-done:
 			return exitCode(err), false, nil
@@ -220,6 +222,7 @@ func (a *agent) sleep(ctx context.Context, d time.Duration) bool {
 	defer tick.Stop()
 	for {
 		a.heartbeat()
+		a.rotateLogs()
 		select {
 		case <-wake:
 			return true

@@ -56,10 +56,18 @@ type Config struct {
 	Poll time.Duration
 	// After is the clock of the backoff waits; nil means time.After.
 	After func(time.Duration) <-chan time.Time
+	// MaxLogSize bounds each agent's supervisor.log and runner.log: past
+	// it, checked every Poll and at every start, the file's content moves
+	// to <file>.1. Zero means DefaultMaxLogSize.
+	MaxLogSize int64
 }
 
-// DefaultPoll is Config.Poll's default.
-const DefaultPoll = time.Second
+// DefaultPoll and DefaultMaxLogSize are Config.Poll's and MaxLogSize's
+// defaults.
+const (
+	DefaultPoll       = time.Second
+	DefaultMaxLogSize = 10 << 20
+)
 
 func (c Config) withDefaults() (Config, error) {
 	if len(c.Agents) == 0 {
@@ -104,6 +112,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.After == nil {
 		c.After = time.After
+	}
+	if c.MaxLogSize <= 0 {
+		c.MaxLogSize = DefaultMaxLogSize
 	}
 	return c, nil
 }
