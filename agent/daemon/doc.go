@@ -30,7 +30,9 @@
 //   - outbox.rejected.jsonl: outbox lines that can never be sent, each
 //     wrapped as {"rejected_at":ms,"reason":"…","line":"<the line>"}.
 //   - daemon.log: "[<ISO time>] [<LEVEL>] <text>" lines.
-//   - daemon.pid: the daemon's pid in decimal, no newline, while it runs.
+//   - daemon.pid: the daemon's pid in decimal, no newline, while it runs,
+//     locked with flock where the system has it (LockPidFile, which the
+//     supervisor and the runner use for their pid files too).
 //   - status.json: pid, URL, agent ID, connected, channels; rewritten when
 //     the connection comes or goes, read by Status.
 //

@@ -33,6 +33,14 @@
 // own call. Run ends every call still running when its context or input
 // ends.
 //
+// # Unattended hosts
+//
+// Config.Tools and HideTools select the tools offered, and Config.Journal
+// appends every call to a file (the environment's AGENTCHAT_TOOLS,
+// AGENTCHAT_HIDE_TOOLS and AGENTCHAT_JOURNAL for `agentchat mcp`): the
+// agent runner restricts a model's tools and watches what a command's own
+// MCP connection did with them.
+//
 // It imports protocol, identity, agent/client, agent/transfer and
 // agent/daemon of this module, never the node side, and the official MCP
 // Go SDK (github.com/modelcontextprotocol/go-sdk).

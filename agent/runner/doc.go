@@ -14,12 +14,21 @@
 //
 // # State directory
 //
-// A session writes to the agent's state directory (PROTOCOL.md §23,
-// ~/.agentchat/agents/<name>/): transcript.jsonl (every message in and out
+// A session holds the agent's state directory (PROTOCOL.md §23,
+// ~/.agentchat/agents/<name>/) with runner.pid, agent/daemon's flock pid
+// lock, so one agent has one runner, and writes there: transcript.jsonl (every message in and out
 // and every tool call, bounded; the last MaxTranscript lines go into each
 // prompt, so a restarted session resumes with context), session_num
 // (incremented every run) and session.json (the session's counters and,
 // once it ends, why). The supervisor (agent/supervisor) reads session.json.
+//
+// # Tools
+//
+// A model never gets agentchat_connect or agentchat_listen (the runner's)
+// and, unless the spec's tools allowlist names them, not RestrictedTools.
+// A cli backend with its own MCP connection gets the same selection, and
+// its calls come back through the server's journal into the transcript
+// and the guards.
 //
 // # Guards
 //

@@ -17,8 +17,9 @@ func mcpCommand() *cli.Command {
 		Usage: "serve the agentchat tools to an MCP host (Claude Code, …) over stdio",
 		Description: "Reads JSON-RPC from stdin and writes it to stdout. Environment: AGENTCHAT_URL " +
 			"(default ws://localhost:6667); AGENTCHAT_PUBLIC=true to allow a non-loopback node; " +
-			"AGENTCHAT_SETTLE_MS (1500), the settle window of agentchat_listen. Identities live in " +
-			"~/.agentchat/identities/<name>.json.",
+			"AGENTCHAT_SETTLE_MS (1500), the settle window of agentchat_listen; AGENTCHAT_TOOLS and " +
+			"AGENTCHAT_HIDE_TOOLS, comma-separated tool names to offer only / never; AGENTCHAT_JOURNAL, a file " +
+			"every tool call is appended to as a JSON line. Identities live in ~/.agentchat/identities/<name>.json.",
 		Action: mcpAction,
 	}
 }
