@@ -54,6 +54,12 @@ func spec(name string) runner.Spec {
 	return runner.Spec{Name: name, Mission: "test", Backend: runner.BackendSpec{Type: "cli", Command: []string{"true"}}}
 }
 
+// withTools gives a spec a tools allowlist.
+func withTools(s runner.Spec, tools ...string) runner.Spec {
+	s.Tools = tools
+	return s
+}
+
 // start runs a supervisor of one agent in the background; the returned
 // func cancels it and waits for Run.
 func start(t *testing.T, cfg supervisor.Config) (cancel func(), done <-chan struct{}) {
@@ -264,6 +270,8 @@ func TestConfigRefused(t *testing.T) {
 		"no backend": {Command: []string{"x"}, Agents: []runner.Spec{{Name: "a", Mission: "m"}}},
 		"no mission": {Command: []string{"x"}, Agents: []runner.Spec{{Name: "a", Backend: spec("a").Backend}}},
 		"runtime":    {Command: []string{"x"}, Agents: []runner.Spec{spec("a")}, Container: &supervisor.Container{Runtime: "lxc", Image: "i"}},
+		"own tool":   {Command: []string{"x"}, Agents: []runner.Spec{withTools(spec("a"), "agentchat_listen")}},
+		"no tool":    {Command: []string{"x"}, Agents: []runner.Spec{withTools(spec("a"), "agentchat_sned")}},
 	} {
 		_, err := supervisor.New(cfg)
 		require.ErrorIs(t, err, supervisor.ErrConfig, name)
