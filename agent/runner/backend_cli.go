@@ -90,7 +90,12 @@ func (c *CLI) Turn(ctx context.Context, t Turn, _ Tools) (Reply, error) {
 	cmd.Dir = c.dir
 	cmd.WaitDelay = cliWaitDelay
 	daemon.OwnGroup(cmd, syscall.SIGKILL)
-	cmd.Cancel = func() error { return daemon.SignalGroup(cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.Cancel = func() error {
+		if err := daemon.SignalGroup(cmd.Process.Pid, syscall.SIGKILL); err != nil {
+			return cmd.Process.Kill() // no group here
+		}
+		return nil
+	}
 	if !c.PromptArg {
 		cmd.Stdin = strings.NewReader(prompt)
 	}

@@ -167,13 +167,13 @@ func TestReplayIsContextNotATurn(t *testing.T) {
 // its own connection should take.
 func TestCLIBackendMCPConfig(t *testing.T) {
 	url := startNode(t)
-	sh := script(t, `cp "$1" "$STATE_DIR/seen-mcp.json"; cat > "$STATE_DIR/seen-prompt"; echo PASS`)
+	sh := script(t, `cp "$1" "$STATE_DIR/seen-mcp.json"; cat > "$STATE_DIR/seen-prompt"; : > "$STATE_DIR/answered"; echo PASS`)
 	cfg := baseConfig(t, url, "toolsy", &runner.CLI{Command: []string{"/bin/sh", sh, "{mcp_config}"},
 		MCPCommand: []string{"/opt/bin/agentchat", "mcp"}})
 	stop, _ := runAsync(t, cfg)
 	dir := runner.AgentDir(cfg.Home, "toolsy")
-	require.Eventually(t, func() bool {
-		_, err := os.Stat(filepath.Join(dir, "seen-prompt"))
+	require.Eventually(t, func() bool { // the script has answered: stopping it now cannot cut its writes short
+		_, err := os.Stat(filepath.Join(dir, "answered"))
 		return err == nil
 	}, waitTimeout, 10*time.Millisecond)
 	require.NoError(t, stop())
@@ -190,7 +190,9 @@ func TestCLIBackendMCPConfig(t *testing.T) {
 	srv := mcpCfg.MCPServers["agentchat"]
 	require.Equal(t, "/opt/bin/agentchat", srv.Command)
 	require.Equal(t, []string{"mcp"}, srv.Args)
-	require.Equal(t, map[string]string{"AGENTCHAT_URL": url, "AGENTCHAT_PUBLIC": "true"}, srv.Env)
+	require.Equal(t, map[string]string{"AGENTCHAT_URL": url, "AGENTCHAT_PUBLIC": "true",
+		"AGENTCHAT_HIDE_TOOLS": "agentchat_file_receive,agentchat_inbox,agentchat_leave,agentchat_nick",
+		"AGENTCHAT_JOURNAL":    filepath.Join(dir, "tools.jsonl")}, srv.Env, "the session's tool selection and journal")
 	prompt, err := os.ReadFile(filepath.Join(dir, "seen-prompt"))
 	require.NoError(t, err)
 	require.Contains(t, string(prompt), `agentchat_connect with name "toolsy-tools"`)

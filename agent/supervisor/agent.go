@@ -159,17 +159,18 @@ func (a *agent) once(ctx context.Context) (code int, stopped bool, err error) {
 	}
 }
 
-// terminate forwards SIGTERM and kills the runner if it has not exited
-// after the grace period; it returns once the process is gone.
+// terminate forwards SIGTERM to the runner's group and kills the group if
+// the runner has not exited after the grace period; it returns once the
+// process is gone.
 func (a *agent) terminate(cmd *exec.Cmd, done <-chan error) {
-	_ = daemon.SignalGroup(cmd.Process.Pid, syscall.SIGTERM)
+	signalRunner(cmd.Process.Pid, syscall.SIGTERM)
 	grace := time.NewTimer(time.Duration(a.s.cfg.Backoff.Grace))
 	defer grace.Stop()
 	select {
 	case <-done:
 	case <-grace.C:
 		a.log.Warn("runner ignored SIGTERM; killing it", "grace", time.Duration(a.s.cfg.Backoff.Grace))
-		_ = daemon.SignalGroup(cmd.Process.Pid, syscall.SIGKILL)
+		signalRunner(cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
 }

@@ -41,7 +41,7 @@ func (a *agent) clearLeftover(ctx context.Context) error {
 }
 
 // signalRunner signals a live runner's process group, or the runner alone
-// when it leads none (started by hand).
+// when it leads none (started by hand, or a system without groups).
 func signalRunner(pid int, sig syscall.Signal) {
 	if daemon.SignalGroup(pid, sig) == nil {
 		return

@@ -231,11 +231,14 @@ func TestKilledRunnerRestarts(t *testing.T) {
 	start(t, supervisor.Config{Home: home, Backoff: supervisor.Backoff{Initial: runner.Duration(50 * time.Millisecond)},
 		Command: fakeRunner(t, "while :; do sleep 0.05; done\n")})
 	first := waitRunning(t, dir, 0)
+	require.Eventually(t, func() bool { return starts(dir) == 1 }, waitTimeout, 10*time.Millisecond,
+		"the script notes its start once it runs")
 	require.NoError(t, syscall.Kill(first, syscall.SIGKILL))
 	waitRunning(t, dir, first)
 	st := readState(t, dir)
 	require.Equal(t, 1, st.RestartCount)
-	require.Equal(t, 2, starts(dir))
+	require.Eventually(t, func() bool { return starts(dir) == 2 }, waitTimeout, 10*time.Millisecond,
+		"the second start")
 }
 
 // TestStatusTable prints the table of two agents' state files.
