@@ -89,10 +89,10 @@ func TestSessionResumesWithTranscript(t *testing.T) {
 	cfg, dir := echoSession(t, url, bob, "remember the number 42")
 	stop2, _ := runAsync(t, cfg)
 	var prompt []byte
-	require.Eventually(t, func() bool {
+	require.Eventually(t, func() bool { // the whole prompt is written: the stop below kills the script
 		var err error
 		prompt, err = os.ReadFile(filepath.Join(dir, "prompts", "0"))
-		return err == nil
+		return err == nil && strings.Contains(string(prompt), "Session 2 started")
 	}, waitTimeout, 10*time.Millisecond)
 	require.NoError(t, stop2())
 	require.Contains(t, string(prompt), "remember the number 42")

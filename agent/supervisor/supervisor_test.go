@@ -49,6 +49,17 @@ func fakeRunner(t *testing.T, body string) []string {
 	return []string{"/bin/sh", path}
 }
 
+// readyLoop ends a fake runner's body that has set its trap: it says it
+// is ready (the file ready) and loops until it is stopped.
+const readyLoop = ": > \"$STATE_DIR/ready\"\nwhile :; do sleep 0.05; done\n"
+
+// waitReady waits until a readyLoop runner has its trap set.
+func waitReady(t *testing.T, dir string) {
+	t.Helper()
+	require.Eventually(t, func() bool { _, err := os.Stat(filepath.Join(dir, "ready")); return err == nil },
+		waitTimeout, 10*time.Millisecond, "the fake runner set its trap")
+}
+
 // spec is a valid agent spec; the fake runner ignores it.
 func spec(name string) runner.Spec {
 	return runner.Spec{Name: name, Mission: "test", Backend: runner.BackendSpec{Type: "cli", Command: []string{"true"}}}
@@ -188,8 +199,9 @@ func TestStopFileStopsRunner(t *testing.T) {
 	require.NoError(t, os.MkdirAll(dir, 0o700))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, supervisor.StopFile), nil, 0o600), "an old stop file is removed at start")
 	_, done := start(t, supervisor.Config{Home: home,
-		Command: fakeRunner(t, "trap 'echo term >> \"$STATE_DIR/got\"; exit 0' TERM\nwhile :; do sleep 0.05; done\n")})
+		Command: fakeRunner(t, "trap 'echo term >> \"$STATE_DIR/got\"; exit 0' TERM\n"+readyLoop)})
 	waitRunning(t, dir, 0)
+	waitReady(t, dir)
 	require.Eventually(t, func() bool { _, err := os.Stat(filepath.Join(dir, ".heartbeat")); return err == nil },
 		waitTimeout, 10*time.Millisecond)
 	require.FileExists(t, filepath.Join(dir, "supervisor.pid"))
@@ -211,8 +223,9 @@ func TestSIGTERMGraceThenKill(t *testing.T) {
 	home := t.TempDir()
 	dir := runner.AgentDir(home, "a1")
 	cancel, _ := start(t, supervisor.Config{Home: home, Backoff: supervisor.Backoff{Grace: runner.Duration(300 * time.Millisecond)},
-		Command: fakeRunner(t, "trap 'echo term >> \"$STATE_DIR/got\"' TERM\nwhile :; do sleep 0.05; done\n")})
+		Command: fakeRunner(t, "trap 'echo term >> \"$STATE_DIR/got\"' TERM\n"+readyLoop)})
 	pid := waitRunning(t, dir, 0)
+	waitReady(t, dir)
 	began := time.Now()
 	cancel()
 	require.GreaterOrEqual(t, time.Since(began), 300*time.Millisecond, "the grace period is given")
