@@ -41,7 +41,7 @@ func TestSecondSupervisorRefused(t *testing.T) {
 	require.NoError(t, err)
 	err = sup.Run(t.Context())
 	require.ErrorIs(t, err, supervisor.ErrBusy)
-	require.ErrorContains(t, err, fmt.Sprintf("agent a1 is already supervised: daemon already running (pid %d", other.Process.Pid))
+	require.ErrorContains(t, err, fmt.Sprintf("agent a1 is already supervised: already running (pid %d", other.Process.Pid))
 	require.Zero(t, starts(dir))
 	for f, content := range files {
 		got, err := os.ReadFile(filepath.Join(dir, f))
