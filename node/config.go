@@ -43,7 +43,8 @@ type Config struct {
 	// HonorBansFrom lists operator keys whose signed ban records
 	// (identity.Ban, gossiped on the mesh) this node enforces like its own
 	// bans. Records signed by Key are always enforced. Empty: bans stay
-	// per node, as ADMIN_BAN's are.
+	// per node, as ADMIN_BAN's are. Server.SetHonorBansFrom changes it
+	// while the node runs.
 	HonorBansFrom []ed25519.PublicKey
 	// OnBan, if set, is told of each ban record published at this node
 	// (POST /bans), once durable; the federation gossips it.

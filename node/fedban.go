@@ -37,26 +37,77 @@ const maxRelayedBans = 10000
 // up to maxRelayedBans of the others, is stored and replicated, so that it
 // reaches the nodes that do honour it, including ones that connect later. Its methods are those of the bridge's Replica.
 type BanSet struct {
-	store  datastore.Batching
-	honour map[string]bool // operator key (hex) → enforced here
-	kick   func(agentID, reason string) bool
-	log    *slog.Logger
+	store datastore.Batching
+	own   string // this node's key (hex), always honoured
+	kick  func(agentID, reason string) bool
+	log   *slog.Logger
 
 	addMu   sync.Mutex // serialises adds, so the relay bound holds under concurrency
 	mu      sync.RWMutex
+	honour  map[string]bool                     // operator key (hex) → enforced here
 	raw     map[string][]byte                   // record ID → record
+	held    map[string]int                      // operator → records in raw
 	relayed int                                 // records in raw of operators not honoured
 	latest  map[string]map[string]*identity.Ban // agent ID → operator → newest record
 }
 
 func newBanSet(store datastore.Batching, own ed25519.PublicKey, honour []ed25519.PublicKey,
 	kick func(agentID, reason string) bool, log *slog.Logger) *BanSet {
-	b := &BanSet{store: store, honour: map[string]bool{hex.EncodeToString(own): true}, kick: kick, log: log,
-		raw: map[string][]byte{}, latest: map[string]map[string]*identity.Ban{}}
-	for _, k := range honour {
-		b.honour[hex.EncodeToString(k)] = true
-	}
+	b := &BanSet{store: store, own: hex.EncodeToString(own), kick: kick, log: log,
+		raw: map[string][]byte{}, held: map[string]int{}, latest: map[string]map[string]*identity.Ban{}}
+	b.honour = b.honourSet(honour)
 	return b
+}
+
+// honourSet is the set of operators enforced with keys honoured: this
+// node's own key and keys.
+func (b *BanSet) honourSet(keys []ed25519.PublicKey) map[string]bool {
+	m := map[string]bool{b.own: true}
+	for _, k := range keys {
+		m[hex.EncodeToString(k)] = true
+	}
+	return m
+}
+
+// honours reports whether this node enforces op's records.
+func (b *BanSet) honours(op string) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.honour[op]
+}
+
+// SetHonoured replaces the operators whose records this node enforces
+// (its own key stays honoured) and reports whether the set changed. An
+// agent that a newly honoured operator bans is disconnected if online
+// here, as ADMIN_BAN does; one no longer banned may connect again. The
+// records held stay held: the relay bound applies to the ones added later.
+func (b *BanSet) SetHonoured(keys []ed25519.PublicKey) bool {
+	b.addMu.Lock()
+	defer b.addMu.Unlock()
+	next := b.honourSet(keys)
+	b.mu.Lock()
+	if maps.Equal(next, b.honour) {
+		b.mu.Unlock()
+		return false
+	}
+	was := map[string]bool{}
+	for agent := range b.latest {
+		was[agent], _ = b.bannedLocked(agent)
+	}
+	b.honour, b.relayed = next, 0
+	for op, n := range b.held {
+		if !next[op] {
+			b.relayed += n
+		}
+	}
+	b.mu.Unlock()
+	b.log.Info("honoured ban operators changed", "operators", len(next)-1)
+	for agent, before := range was {
+		if banned, reason := b.banned(agent); banned && !before && b.kick != nil {
+			b.kick(agent, reason)
+		}
+	}
+	return true
 }
 
 // load reads the stored records (at start; records gossiped meanwhile
@@ -173,7 +224,7 @@ func (b *BanSet) add(ctx context.Context, rec *identity.Ban) (bool, error) {
 	b.mu.Lock()
 	b.insertLocked(rec, raw)
 	b.mu.Unlock()
-	if banned, reason := b.banned(rec.AgentID); banned && b.honour[rec.Operator] && b.kick != nil {
+	if banned, reason := b.banned(rec.AgentID); banned && b.honours(rec.Operator) && b.kick != nil {
 		b.kick(rec.AgentID, reason)
 	}
 	return true, nil
@@ -186,6 +237,7 @@ func (b *BanSet) insertLocked(rec *identity.Ban, raw []byte) {
 		return
 	}
 	b.raw[rec.ID()] = raw
+	b.held[rec.Operator]++
 	if !b.honour[rec.Operator] {
 		b.relayed++
 	}
@@ -206,6 +258,11 @@ func (b *BanSet) insertLocked(rec *identity.Ban, raw []byte) {
 func (b *BanSet) banned(agentID string) (bool, string) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
+	return b.bannedLocked(agentID)
+}
+
+// bannedLocked is banned with b.mu held.
+func (b *BanSet) bannedLocked(agentID string) (bool, string) {
 	ops := b.latest[agentID]
 	for _, op := range slices.Sorted(maps.Keys(ops)) {
 		if rec := ops[op]; b.honour[op] && !rec.Lift {

@@ -45,5 +45,5 @@ func (s *Server) serveBans(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("operator ban published", "agent", rec.AgentID, "operator", rec.Operator[:16], "lift", rec.Lift, "new", isNew)
 	writeJSON(w, http.StatusOK, map[string]any{"id": rec.ID(), "new": isNew,
-		"honoured": s.bans.honour[rec.Operator]})
+		"honoured": s.bans.honours(rec.Operator)})
 }

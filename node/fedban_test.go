@@ -133,3 +133,42 @@ func TestBannedReasonIsDeterministic(t *testing.T) {
 		require.Equal(t, want, reason)
 	}
 }
+
+// TestBanSetSetHonoured: honouring an operator at run time enforces the
+// bans already held (the agent online is kicked) and counts its records
+// out of the relay bound; dropping it lifts them, and the node's own key
+// stays honoured.
+func TestBanSetSetHonoured(t *testing.T) {
+	own, op := banKey(t), banKey(t)
+	var kicked []string
+	set := newBanSet(dssync.MutexWrap(datastore.NewMapDatastore()), own.Public().(ed25519.PublicKey), nil,
+		func(id, _ string) bool { kicked = append(kicked, id); return true }, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	const agent, mine = "0123456789abcdef", "fedcba9876543210"
+	n, err := set.Add(ctx, [][]byte{signBan(t, op, agent, false, 10), signBan(t, own, mine, false, 10)})
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Equal(t, 1, set.relayed)
+	require.Equal(t, []string{mine}, kicked)
+	kicked = nil
+	banned, _ := set.banned(agent)
+	require.False(t, banned)
+
+	opKey := op.Public().(ed25519.PublicKey)
+	require.True(t, set.SetHonoured([]ed25519.PublicKey{opKey}))
+	require.False(t, set.SetHonoured([]ed25519.PublicKey{opKey}), "the same set is no change")
+	banned, reason := set.banned(agent)
+	require.True(t, banned, "a newly honoured operator's ban held already applies")
+	require.Equal(t, "r", reason)
+	require.Equal(t, []string{agent}, kicked, "the agent banned by it is kicked; the one banned before is not kicked again")
+	require.Equal(t, 0, set.relayed)
+	require.True(t, set.honours(hex.EncodeToString(opKey)))
+
+	require.True(t, set.SetHonoured(nil))
+	banned, _ = set.banned(agent)
+	require.False(t, banned, "an operator no longer honoured bans nothing")
+	banned, _ = set.banned(mine)
+	require.True(t, banned, "the node's own key stays honoured")
+	require.Equal(t, 1, set.relayed)
+	require.Equal(t, []string{agent}, kicked)
+}

@@ -1,5 +1,7 @@
 package node
 
+import "crypto/ed25519"
+
 // Settings an operator may change while the node runs (cmd's SIGHUP).
 // Each is read where it is used, never copied, so a change applies to the
 // next frame that needs it; agents already connected stay connected.
@@ -37,4 +39,11 @@ func (s *Server) SetAllowlist(enabled, strict bool) bool {
 	}
 	s.log.Info("allowlist mode changed", "enabled", m != allowOff, "strict", m == allowStrict)
 	return true
+}
+
+// SetHonorBansFrom replaces the operator keys whose ban records this node
+// enforces (Config.HonorBansFrom; its own key always counts) and reports
+// whether the set changed; see BanSet.SetHonoured.
+func (s *Server) SetHonorBansFrom(keys []ed25519.PublicKey) bool {
+	return s.bans.SetHonoured(keys)
 }

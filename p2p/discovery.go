@@ -104,10 +104,41 @@ func (h *Host) AddPeer(addr string) error {
 	return nil
 }
 
+// RemovePeer stops keeping addr's peer (by its /p2p/<id>) connected: its
+// keeper loop has ended when RemovePeer returns, so the peer is not dialled
+// again, and the connection manager may trim it. An open connection stays
+// open. Removing a peer that is not kept does nothing.
+func (h *Host) RemovePeer(addr string) error {
+	ai, err := parseAddr(addr)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	k, ok := h.kept[ai.ID]
+	delete(h.kept, ai.ID)
+	var done chan struct{}
+	if ok && k.stop != nil {
+		k.stop()
+		done = k.done
+	}
+	h.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	h.host.ConnManager().Unprotect(ai.ID, keepTag)
+	if done != nil {
+		<-done
+	}
+	h.log.Info("peer no longer kept", "peer", ai.ID.String())
+	return nil
+}
+
 // keeper keeps one peer connected; its loop runs on one Run-owned goroutine.
 type keeper struct {
 	id   peer.ID
-	wake chan struct{} // poked on disconnect; capacity 1
+	wake chan struct{}      // poked on disconnect; capacity 1
+	stop context.CancelFunc // ends the loop (RemovePeer); set under mu when it starts
+	done chan struct{}      // closed when the loop has ended
 }
 
 // poke wakes the keeper loop without blocking.
@@ -140,9 +171,13 @@ func (h *Host) keep(ai peer.AddrInfo) {
 // startKeeper starts k's loop. Callers hold h.mu with h.running set, so the
 // Add happens before Run's Wait.
 func (h *Host) startKeeper(ctx context.Context, k *keeper) {
+	ctx, k.stop = context.WithCancel(ctx)
+	done := make(chan struct{})
+	k.done = done
 	h.runWG.Add(1)
 	go func() {
 		defer h.runWG.Done()
+		defer close(done)
 		h.keepLoop(ctx, k)
 	}()
 }

@@ -75,6 +75,47 @@ func TestAddPeerWhileRunning(t *testing.T) {
 	require.Equal(t, 1, b.Stats().Peers)
 }
 
+// TestRemovePeer: a removed peer's keeper has ended when RemovePeer
+// returns and the peer is no longer protected; adding it again keeps it
+// again.
+func TestRemovePeer(t *testing.T) {
+	a := newHost(t)
+	b := newHost(t)
+	runHost(t, b)
+	require.ErrorIs(t, b.RemovePeer("/ip4/127.0.0.1/tcp/1"), ErrBadAddr)
+	require.NoError(t, b.AddPeer(a.Addrs()[0]))
+	require.Eventually(t, func() bool { return slices.Contains(b.Peers(), a.ID()) },
+		10*time.Second, 10*time.Millisecond)
+	aid, err := decodePeer(a.ID())
+	require.NoError(t, err)
+	b.mu.Lock()
+	k := b.kept[aid]
+	b.mu.Unlock()
+	require.NotNil(t, k)
+	require.True(t, b.host.ConnManager().IsProtected(aid, keepTag))
+
+	require.NoError(t, b.RemovePeer(a.Addrs()[0]))
+	select {
+	case <-k.done:
+	default:
+		t.Fatal("the keeper loop still runs after RemovePeer")
+	}
+	b.mu.Lock()
+	require.Empty(t, b.kept)
+	b.mu.Unlock()
+	require.False(t, b.host.ConnManager().IsProtected(aid, keepTag))
+	require.NoError(t, b.RemovePeer(a.Addrs()[0]), "removing a peer not kept does nothing")
+
+	bid, err := decodePeer(b.ID())
+	require.NoError(t, err)
+	require.NoError(t, a.host.Network().ClosePeer(bid))
+	require.Eventually(t, func() bool { return !slices.Contains(b.Peers(), a.ID()) },
+		10*time.Second, 10*time.Millisecond)
+	require.NoError(t, b.AddPeer(a.Addrs()[0]))
+	require.Eventually(t, func() bool { return slices.Contains(b.Peers(), a.ID()) },
+		10*time.Second, 10*time.Millisecond, "a peer added again is dialled again")
+}
+
 // TestDHTRendezvous: B and C know only A; through the DHT rendezvous they
 // find and connect to each other.
 func TestDHTRendezvous(t *testing.T) {

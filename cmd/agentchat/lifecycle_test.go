@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/agentchat/mesh/identity"
 	"github.com/agentchat/mesh/testnet"
 )
 
@@ -89,9 +92,10 @@ func identifyEphemeral(t *testing.T, ctx context.Context, ws string) (string, st
 	return f.Type, f.String("code")
 }
 
-// SIGHUP re-reads the config file: the log level, the allowlist mode and
-// new bootstrap peers (config or peers file) apply without a restart, and
-// the node logs what changed. SIGTERM then stops it cleanly (exit 0).
+// SIGHUP re-reads the config file: the log level, the allowlist mode, the
+// honoured ban operators and the bootstrap peers (config or peers file,
+// added and removed) apply without a restart, and the node logs what
+// changed. SIGTERM then stops it cleanly (exit 0).
 func TestNodeReloadsOnSIGHUP(t *testing.T) {
 	bin := agentchatBin(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -160,6 +164,38 @@ func TestNodeReloadsOnSIGHUP(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return strings.Contains(stderr.String(), `"level":"DEBUG"`)
 	}, 20*time.Second, 50*time.Millisecond, "debug lines once the level is debug")
+
+	// A second reload honours an operator whose ban the node already holds,
+	// and the peer gone from the peers file is no longer kept.
+	opPub, opPriv, err := identity.GenerateKey()
+	require.NoError(t, err)
+	ban, err := identity.SignBan(opPriv, "0123456789abcdef", "spam", false, time.Now())
+	require.NoError(t, err)
+	honoured := func() any {
+		resp, err := http.Get(base + "/bans")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var recs []map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&recs))
+		require.Len(t, recs, 1)
+		return recs[0]["honoured"]
+	}
+	resp, err = http.Post(base+"/bans", "application/json", bytes.NewReader(ban.Encode()))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, false, honoured())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "peers"), []byte("# none\n"), 0o600))
+	write(fmt.Sprintf("log-level = \"debug\"\nallowlist-strict = true\nhonor-bans-from = [%q]\n", hex.EncodeToString(opPub)))
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool { return len(jsonLines(stderr.String(), "configuration reloaded")) == 2 },
+		20*time.Second, 50*time.Millisecond)
+	line = jsonLines(stderr.String(), "configuration reloaded")[1]
+	require.ElementsMatch(t, []any{"honor-bans-from", "peer"}, line["changed"])
+	require.Equal(t, float64(1), line["peers_removed"])
+	require.Equal(t, float64(0), line["peers"])
+	require.Equal(t, true, honoured(), "the held ban is enforced once its operator is honoured")
+	require.Len(t, jsonLines(stderr.String(), "peer no longer kept"), 1)
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	select {
