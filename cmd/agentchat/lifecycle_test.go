@@ -205,6 +205,7 @@ func TestNodeReloadsOnSIGHUP(t *testing.T) {
 		t.Fatal("node did not stop on SIGTERM")
 	}
 	require.Len(t, jsonLines(stderr.String(), "node stopped"), 1)
+	requireUniqueKeys(t, stderr.String()) // every line of a run at debug level, libp2p's too
 }
 
 // A websocket port in use is an error at start, before libp2p starts.
