@@ -43,15 +43,8 @@ func identityPublish(c *cli.Context) error {
 	var recs []ledger.IdentityRecord
 	switch len(args) {
 	case 0:
-		f, err := identity.LoadFile(c.String("file"))
-		if err != nil {
+		if recs, err = rotationRecords(c); err != nil {
 			return err
-		}
-		if len(f.Rotations) == 0 {
-			return fmt.Errorf("identity @%s never rotated: nothing to publish (a revocation is published as: agentchat identity publish REVOCATION.json)", f.AgentID)
-		}
-		for i := range f.Rotations {
-			recs = append(recs, ledger.IdentityRecord{Rotation: &f.Rotations[i]})
 		}
 	case 1:
 		data, err := os.ReadFile(args[0])
@@ -80,4 +73,41 @@ func identityPublish(c *cli.Context) error {
 		}
 	}
 	return nil
+}
+
+// rotationRecords are the identity file's rotations the mesh can link: a
+// rotation must be countersigned by its new key (new_signature). A file
+// rotated by a version that did not countersign lacks it; the current key
+// countersigns the last rotation here (the file is saved with it), and an
+// earlier one, whose new key is gone, is skipped with a warning.
+func rotationRecords(c *cli.Context) ([]ledger.IdentityRecord, error) {
+	path := c.String("identity")
+	f, err := identity.LoadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Rotations) == 0 {
+		return nil, fmt.Errorf("identity @%s never rotated: nothing to publish (a revocation is published as: agentchat identity publish REVOCATION.json)", f.AgentID)
+	}
+	if last := &f.Rotations[len(f.Rotations)-1]; last.NewSignature == "" {
+		if err := f.Countersign(last); err != nil {
+			return nil, err
+		}
+		if err := f.Save(path); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(c.App.Writer, "countersigned rotation @%s -> @%s with the current key (saved in %s)\n",
+			last.OldAgentID, last.NewAgentID, path)
+	}
+	var recs []ledger.IdentityRecord
+	for i := range f.Rotations {
+		r := &f.Rotations[i]
+		if r.NewSignature == "" {
+			fmt.Fprintf(c.App.ErrWriter, "warning: rotation @%s -> @%s is not countersigned and its new key is no longer held: "+
+				"not published, so the mesh does not link those two keys\n", r.OldAgentID, r.NewAgentID)
+			continue
+		}
+		recs = append(recs, ledger.IdentityRecord{Rotation: r})
+	}
+	return recs, nil
 }
