@@ -28,7 +28,9 @@ func Fold(receipts []Receipt) *Table { return FoldLineage(receipts, nil) }
 
 // FoldLineage is Fold with the identity records of the mesh applied
 // (identity.Lineage): each party is rated under its agent's current key, so
-// a rotation carries the rating over, and a receipt counts for nothing
+// a rotation carries the rating over (the receipt's rating_changes still
+// name the parties by the IDs the receipt holds, as §12.1 keys them, and
+// _escrow's transferred_to likewise), and a receipt counts for nothing
 // (rating_changes null) when it was settled at or after the revocation of
 // either party's key, or when both parties are keys of one agent. It is a
 // pure function of the receipts and the lineage's records; a nil lineage is
@@ -103,10 +105,18 @@ func (f *folder) apply(r *Receipt) {
 			c = f.applyDispute(r, from, to)
 		}
 	}
+	if c != nil {
+		// rating_changes names the parties as the receipt does (§12.1),
+		// although they are rated under their current keys.
+		c.From.Agent, c.To.Agent = partyID(r.Proposal.From), partyID(r.Proposal.To)
+	}
 	// Settled counts every receipt, rated or not, under the parties'
 	// current keys, as the rating is.
 	f.t.record(r.ID(), f.current(r.Proposal.From), f.current(r.Proposal.To), c)
 }
+
+// partyID is a receipt's party as "@id".
+func partyID(id string) string { return "@" + strings.TrimPrefix(id, "@") }
 
 // current is the "@id" an "@id" is rated under: its agent's current key.
 func (f *folder) current(id string) string {
@@ -180,9 +190,9 @@ func (f *folder) applyCompletion(r *Receipt, from, to string) *RatingChanges {
 func (f *folder) applyDispute(r *Receipt, from, to string) *RatingChanges {
 	p := &r.Proposal
 	settled := r.Outcome.SettledAt
-	winner, fault, faultStake := from, to, r.AcceptorStake()
+	winner, fault, faultStake, winnerID := from, to, r.AcceptorStake(), p.From
 	if r.Outcome.By == p.To {
-		winner, fault, faultStake = to, from, r.ProposerStake()
+		winner, fault, faultStake, winnerID = to, from, r.ProposerStake(), p.To
 	}
 	fr, wr := f.t.agent(fault), f.t.agent(winner)
 	loss := DisputeLoss(fr.Rating, wr.Rating, KFactor(fr.Transactions), amountOf(p.Amount))
@@ -197,7 +207,7 @@ func (f *folder) applyDispute(r *Receipt, from, to string) *RatingChanges {
 			ProposerStake:     r.ProposerStake(),
 			AcceptorStake:     r.AcceptorStake(),
 			Settlement:        SettlementTransferred,
-			TransferredTo:     winner,
+			TransferredTo:     partyID(winnerID),
 			TransferredAmount: faultStake,
 		},
 	}

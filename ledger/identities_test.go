@@ -57,7 +57,18 @@ func TestFoldLineage(t *testing.T) {
 		require.True(t, ok)
 		require.Nil(t, c, "a receipt between two keys of one agent changes nothing")
 		c, _ = tab.Changes("p1")
+		require.Equal(t, bob.id, c.To.Agent, "rating_changes name the party as the receipt does (§12.1)")
+		require.Equal(t, alice.id, c.From.Agent)
+		require.Contains(t, c.Parties(), bob.id)
+		c, _ = tab.Changes("p4")
 		require.Equal(t, bob2.id, c.To.Agent)
+		require.Equal(t, got.Rating, c.To.NewRating, "the change is the agent's, under whichever key the receipt names")
+
+		// A dispute the old key won: transferred_to is the receipt's winner too.
+		d := rspec{id: "p5", from: bob, to: carol, kind: KindDispute, settled: base + 9*hour}.unsigned()
+		c, _ = FoldLineage(append(slices.Clone(rs), d), LineageOf([]IdentityRecord{rot})).Changes("p5")
+		require.Equal(t, bob.id, c.From.Agent)
+		require.Equal(t, bob.id, c.Escrow.TransferredTo)
 		without := Fold(rs)
 		require.Equal(t, 3, without.Get(bob2.id).Transactions, "without the record: p2, p3, p4")
 	})
