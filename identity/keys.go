@@ -53,6 +53,17 @@ func EncodePrivatePEM(priv ed25519.PrivateKey) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: privatePEMType, Bytes: der}))
 }
 
+// SameKey reports whether two PEM texts hold one key. Agent IDs hash the
+// PEM text as sent, so one key can appear under two IDs.
+func SameKey(a, b string) bool {
+	ka, err := ParsePublicPEM(a)
+	if err != nil {
+		return false
+	}
+	kb, err := ParsePublicPEM(b)
+	return err == nil && ka.Equal(kb)
+}
+
 // ParsePublicPEM parses an SPKI "PUBLIC KEY" PEM holding an Ed25519 key. It
 // tolerates what real clients send (no trailing newline, CRLF line endings,
 // surrounding whitespace) but rejects everything else, including private-key

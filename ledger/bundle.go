@@ -69,12 +69,14 @@ type BadIdentity struct {
 type Report struct {
 	// Entries is len(Bundle.Entries); Receipts the distinct good receipts
 	// folded; Duplicates the good entries dropped as identical copies;
-	// Unrated how many of the Receipts changed no rating (pair cooldown),
-	// the gap between Settled and Transactions in Ratings.
+	// Unrated how many of the Receipts changed no rating, the gap between
+	// Settled and Transactions in Ratings, and UnratedBy the same by reason
+	// (UnratedCooldown, UnratedRevoked, UnratedSameAgent).
 	Entries        int             `json:"entries"`
 	Receipts       int             `json:"receipts"`
 	Duplicates     int             `json:"duplicates"`
 	Unrated        int             `json:"unrated"`
+	UnratedBy      map[string]int  `json:"unrated_by,omitempty"`
 	BadCheckpoints []BadCheckpoint `json:"bad_checkpoints"`
 	Bad            []BadEntry      `json:"bad"`
 	// BadIdentities lists identity records that did not verify; the fold
@@ -254,7 +256,7 @@ func verifyBundle(b *Bundle) (Report, []provenEntry, []IdentityRecord) {
 	}
 	rep.Table = FoldLineage(receipts, LineageOf(ids))
 	rep.Receipts = rep.Table.Receipts()
-	rep.Unrated = rep.Table.Unrated()
+	rep.Unrated, rep.UnratedBy = rep.Table.Unrated(), rep.Table.UnratedBy()
 	rep.Ratings = rep.Table.Ratings()
 	return rep, distinct, ids
 }

@@ -12,6 +12,18 @@ const (
 	SettlementTransferred = "transferred"
 )
 
+// Why a receipt changed no rating (Table.Reason, Rating.Unrated).
+const (
+	// UnratedCooldown: a completion within PairCooldownMS of the pair's
+	// last rated one (PROTOCOL.md §12.1 step 1, anti-farming).
+	UnratedCooldown = "pair_cooldown"
+	// UnratedRevoked: settled at or after the revocation of a party's key.
+	UnratedRevoked = "revoked_key"
+	// UnratedSameAgent: both parties are one agent (one key under two IDs,
+	// or keys of one rotation chain), which would be an agent rating itself.
+	UnratedSameAgent = "same_agent"
+)
+
 // Change is one agent's entry of rating_changes. Change is the computed
 // delta; NewRating reflects the floor, so the two disagree at MinRating.
 type Change struct {

@@ -38,7 +38,7 @@ func Fold(receipts []Receipt) *Table { return FoldLineage(receipts, nil) }
 func FoldLineage(receipts []Receipt, lin *identity.Lineage) *Table {
 	ordered := canonicalOrder(receipts)
 	t := newTable(len(ordered))
-	f := folder{t: t, pairs: make(map[pairKey]*pairState), lin: lin}
+	f := folder{t: t, pairs: make(map[pairKey]*pairState), lin: lin, keys: make(map[string]string)}
 	for _, r := range ordered {
 		f.apply(r)
 	}
@@ -93,17 +93,36 @@ type folder struct {
 	t     *Table
 	pairs map[pairKey]*pairState
 	lin   *identity.Lineage
+	keys  map[string]string // PEM text → the key's bytes, parsed once per fold
+}
+
+// key returns the Ed25519 key a PEM text holds, as a string, so that one
+// key under two PEM spellings (two IDs) compares equal; a PEM that does
+// not parse (Fold does not verify) is itself.
+func (f *folder) key(pem string) string {
+	k, ok := f.keys[pem]
+	if !ok {
+		k = pem
+		if pub, err := identity.ParsePublicPEM(pem); err == nil {
+			k = string(pub)
+		}
+		f.keys[pem] = k
+	}
+	return k
 }
 
 func (f *folder) apply(r *Receipt) {
 	var c *RatingChanges
-	if from, to, ok := f.parties(r); ok {
+	unrated := UnratedCooldown // the only reason a rated pair's receipt changes nothing
+	if from, to, why := f.parties(r); why == "" {
 		switch r.Outcome.Kind {
 		case KindComplete:
 			c = f.applyCompletion(r, from, to)
 		case KindDispute:
 			c = f.applyDispute(r, from, to)
 		}
+	} else {
+		unrated = why
 	}
 	if c != nil {
 		// rating_changes names the parties as the receipt does (§12.1),
@@ -112,7 +131,7 @@ func (f *folder) apply(r *Receipt) {
 	}
 	// Settled counts every receipt, rated or not, under the parties'
 	// current keys, as the rating is.
-	f.t.record(r.ID(), f.current(r.Proposal.From), f.current(r.Proposal.To), c)
+	f.t.record(r.ID(), f.current(r.Proposal.From), f.current(r.Proposal.To), c, unrated)
 }
 
 // partyID is a receipt's party as "@id".
@@ -124,17 +143,22 @@ func (f *folder) current(id string) string {
 }
 
 // parties returns the "@id"s the receipt's proposer and recipient are
-// rated under (their current keys), and false if the receipt must not count:
-// a party's key was revoked when it settled, or both are one agent.
-func (f *folder) parties(r *Receipt) (from, to string, ok bool) {
+// rated under (their current keys), or why the receipt must not count: a
+// party's key was revoked when it settled (UnratedRevoked), or both are one
+// agent (UnratedSameAgent): one key, whatever PEM text each ID hashes, or
+// keys of one rotation chain.
+func (f *folder) parties(r *Receipt) (from, to, unrated string) {
 	p := &r.Proposal
 	for _, id := range []string{p.From, p.To} {
 		if at, revoked := f.lin.Revoked(strings.TrimPrefix(id, "@")); revoked && r.Outcome.SettledAt >= at {
-			return "", "", false
+			return "", "", UnratedRevoked
 		}
 	}
 	from, to = f.current(p.From), f.current(p.To)
-	return from, to, from != to
+	if from == to || f.key(r.FromPubkey) == f.key(r.ToPubkey) {
+		return "", "", UnratedSameAgent
+	}
+	return from, to, ""
 }
 
 // applyCompletion: both parties gain. With the pair key of the two IDs:

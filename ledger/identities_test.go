@@ -257,3 +257,36 @@ func TestEscrowCountsEveryKeyOfAnAgent(t *testing.T) {
 	require.ErrorIs(t, err, ErrInsufficient)
 	require.EqualValues(t, 1100-800, e.Available(bob.id))
 }
+
+// Each receipt that changes no rating says why: the pair cooldown, a
+// revoked key, or one agent on both sides, which the fold tells by the
+// parsed key, not the ID, since one key under two PEM spellings has two IDs.
+func TestFoldUnratedReasons(t *testing.T) {
+	base := int64(1_700_000_000_000)
+	crlf := strings.ReplaceAll(alice.pem, "\n", "\r\n")
+	alias := party{priv: alice.priv, pem: crlf, id: "@" + identity.AgentID(crlf)}
+	require.NotEqual(t, alice.id, alias.id, "one key, two IDs")
+	bob2, rot := rotated(t, bob, base+hour)
+	rs := []Receipt{
+		rspec{id: "p1", from: alice, to: carol, settled: base}.unsigned(),
+		rspec{id: "p2", from: alice, to: carol, settled: base + 60_000}.unsigned(),
+		rspec{id: "p3", from: alice, to: alias, settled: base + 2*hour}.unsigned(),
+		rspec{id: "p4", from: bob, to: bob2, settled: base + 3*hour}.unsigned(),
+		rspec{id: "p5", from: carol, to: bob2, settled: base + 5*hour}.unsigned(),
+	}
+	tab := FoldLineage(rs, LineageOf([]IdentityRecord{rot, revoked(t, carol, base+4*hour)}))
+	for id, want := range map[string]string{"p1": "", "p2": UnratedCooldown, "p3": UnratedSameAgent,
+		"p4": UnratedSameAgent, "p5": UnratedRevoked} {
+		require.Equal(t, want, tab.Reason(id), id)
+		c, _ := tab.Changes(id)
+		require.Equal(t, want == "", c != nil, id)
+	}
+	require.Equal(t, 4, tab.Unrated())
+	require.Equal(t, map[string]int{UnratedCooldown: 1, UnratedSameAgent: 2, UnratedRevoked: 1}, tab.UnratedBy())
+	a := tab.Get(alice.id)
+	require.Equal(t, 1, a.Transactions)
+	require.Equal(t, 3, a.Settled)
+	require.Equal(t, map[string]int{UnratedCooldown: 1, UnratedSameAgent: 1}, tab.UnratedOf(alice.id))
+	require.Equal(t, map[string]int{UnratedSameAgent: 1, UnratedRevoked: 1}, tab.UnratedOf(bob2.id))
+	require.Nil(t, Fold(rs[:1]).UnratedOf(alice.id), "no unrated receipts, no map")
+}

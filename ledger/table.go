@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 
@@ -12,10 +13,12 @@ type Rating struct {
 	Rating float64 `json:"rating"`
 	// Transactions counts the receipts that changed the agent's rating
 	// (and set its K factor); Settled counts every receipt the agent is a
-	// party to. They differ by the completions within the pair cooldown
-	// (PROTOCOL.md §12.1 step 1), which are valid receipts that rate
-	// nothing: an anti-farming rule, so a loop of completions between two
-	// agents counts once an hour.
+	// party to. They differ by the valid receipts that rate nothing
+	// (Table.UnratedOf says which and why): completions within the pair
+	// cooldown (PROTOCOL.md §12.1 step 1, an anti-farming rule, so a loop
+	// of completions between two agents counts once an hour), receipts
+	// settled after a party's key was revoked, and receipts between two
+	// keys of one agent.
 	Transactions int `json:"transactions"`
 	Settled      int `json:"settled"`
 	// Updated is the settled_at (ms) of the last receipt that changed the
@@ -33,16 +36,20 @@ type AgentRating struct {
 // Table is the result of Fold: every agent's rating and every receipt's
 // rating_changes. It is immutable once Fold returns and safe to share.
 type Table struct {
-	agents  map[string]*Rating
-	changes map[string]*RatingChanges // nil value: counted, changed nothing
-	order   []string                  // proposal IDs in canonical order
+	agents    map[string]*Rating
+	changes   map[string]*RatingChanges // nil value: counted, changed nothing
+	unrated   map[string]string         // proposal ID → why it changed nothing
+	unratedOf map[string]map[string]int // agent → reason → its receipts that changed nothing
+	order     []string                  // proposal IDs in canonical order
 }
 
 func newTable(n int) *Table {
 	return &Table{
-		agents:  make(map[string]*Rating),
-		changes: make(map[string]*RatingChanges, n),
-		order:   make([]string, 0, n),
+		agents:    make(map[string]*Rating),
+		changes:   make(map[string]*RatingChanges, n),
+		unrated:   make(map[string]string),
+		unratedOf: make(map[string]map[string]int),
+		order:     make([]string, 0, n),
 	}
 }
 
@@ -64,17 +71,32 @@ func (t *Table) Changes(proposalID string) (c *RatingChanges, ok bool) {
 // Receipts returns the number of receipts folded (after de-duplication).
 func (t *Table) Receipts() int { return len(t.order) }
 
-// Unrated returns the number of receipts folded that changed no rating
-// (completions within the pair cooldown).
-func (t *Table) Unrated() int {
-	n := 0
-	for _, c := range t.changes {
-		if c == nil {
-			n++
+// Unrated returns the number of receipts folded that changed no rating.
+func (t *Table) Unrated() int { return len(t.unrated) }
+
+// UnratedBy counts the receipts folded that changed no rating by reason
+// (UnratedCooldown, UnratedRevoked, UnratedSameAgent); nil if none.
+func (t *Table) UnratedBy() map[string]int {
+	var out map[string]int
+	for _, why := range t.unrated {
+		if out == nil {
+			out = map[string]int{}
 		}
+		out[why]++
 	}
-	return n
+	return out
 }
+
+// UnratedOf counts by reason the receipts of agent ("@id", as Get names
+// it) that changed no rating, which is why its Settled exceeds its
+// Transactions; nil if none.
+func (t *Table) UnratedOf(agent string) map[string]int {
+	return maps.Clone(t.unratedOf[agent]) // nil clones to nil
+}
+
+// Reason returns why the receipt for proposalID changed no rating, "" if
+// it did (or was not folded).
+func (t *Table) Reason(proposalID string) string { return t.unrated[proposalID] }
 
 // Ratings returns every agent that has a receipt, sorted by ID.
 func (t *Table) Ratings() []AgentRating {
@@ -159,15 +181,33 @@ func (t *Table) update(id string, change float64, settled int64) AgentChange {
 }
 
 // record notes a receipt between from and to and its changes (nil: it
-// changed no rating); both parties have settled one more (one, if they are
-// keys of one agent).
-func (t *Table) record(proposalID, from, to string, c *RatingChanges) {
+// changed no rating, for reason unrated); both parties have settled one
+// more (one, if they are keys of one agent).
+func (t *Table) record(proposalID, from, to string, c *RatingChanges, unrated string) {
 	t.order = append(t.order, proposalID)
 	t.changes[proposalID] = c
 	t.entry(from).Settled++
 	if to != from {
 		t.entry(to).Settled++
 	}
+	if c != nil {
+		return
+	}
+	t.unrated[proposalID] = unrated
+	t.countUnrated(from, unrated)
+	if to != from {
+		t.countUnrated(to, unrated)
+	}
+}
+
+// countUnrated counts one more receipt of agent id that changed no rating.
+func (t *Table) countUnrated(id, why string) {
+	m := t.unratedOf[id]
+	if m == nil {
+		m = map[string]int{}
+		t.unratedOf[id] = m
+	}
+	m[why]++
 }
 
 // entry returns agent id's rating to update, created at InitialRating.

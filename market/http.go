@@ -56,9 +56,13 @@ func (m *Machine) serveReputation(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid agent id"})
 		return
 	}
-	rt := m.Rating(id)
+	rt, unrated := m.standing(id)
+	if unrated == nil {
+		unrated = map[string]int{}
+	}
+	// unrated explains settled − transactions, by reason.
 	writeJSON(w, http.StatusOK, map[string]any{"agent_id": id, "rating": rt.Rating,
-		"transactions": rt.Transactions, "settled": rt.Settled, "updated": rt.Updated})
+		"transactions": rt.Transactions, "settled": rt.Settled, "unrated": unrated, "updated": rt.Updated})
 }
 
 func (m *Machine) serveReceipts(w http.ResponseWriter, r *http.Request) {

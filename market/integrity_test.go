@@ -123,15 +123,17 @@ func TestReputationShowsSettledAndRated(t *testing.T) {
 	resp, err := http.Get(e.node.HTTP() + "/reputation/" + a.ID)
 	require.NoError(t, err)
 	var r struct {
-		Rating       float64 `json:"rating"`
-		Transactions int     `json:"transactions"`
-		Settled      int     `json:"settled"`
+		Rating       float64        `json:"rating"`
+		Transactions int            `json:"transactions"`
+		Settled      int            `json:"settled"`
+		Unrated      map[string]int `json:"unrated"`
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&r))
 	resp.Body.Close()
 	require.Equal(t, 1208.0, r.Rating)
 	require.Equal(t, 1, r.Transactions)
 	require.Equal(t, 3, r.Settled)
+	require.Equal(t, map[string]int{ledger.UnratedCooldown: 2}, r.Unrated, "the gap, explained")
 
 	resp, err = http.Get(e.node.HTTP() + "/receipts?agent=" + a.ID)
 	require.NoError(t, err)
@@ -144,6 +146,7 @@ func TestReputationShowsSettledAndRated(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 3, rep.Receipts)
 	require.Equal(t, 2, rep.Unrated)
+	require.Equal(t, map[string]int{ledger.UnratedCooldown: 2}, rep.UnratedBy)
 	got := rep.Table.Get(a.at())
 	require.Equal(t, r.Rating, got.Rating)
 	require.Equal(t, r.Transactions, got.Transactions)

@@ -102,9 +102,17 @@ func (m *Machine) Run(ctx context.Context, c Courier) error {
 // key it handed over to in the end, which holds every earlier key's
 // receipts (FoldLineage).
 func (m *Machine) Rating(agent string) ledger.Rating {
+	rt, _ := m.standing(agent)
+	return rt
+}
+
+// standing is Rating with the agent's receipts that changed no rating, by
+// reason (Table.UnratedOf), from one fold.
+func (m *Machine) standing(agent string) (ledger.Rating, map[string]int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.table.Get("@" + m.lineage.Current(strings.TrimPrefix(agent, "@")))
+	id := "@" + m.lineage.Current(strings.TrimPrefix(agent, "@"))
+	return m.table.Get(id), m.table.UnratedOf(id)
 }
 
 // unprovenOf lists the receipts the store holds without a proof.

@@ -127,7 +127,7 @@ func (m *Machine) accept(ctx context.Context, from Caller, msg *protocol.Accept,
 	case p.toID() != from.ID:
 		m.mu.Unlock()
 		return errNotRecipient
-	case sameKey(p.fromPub, from.Pubkey) || m.lineage.Current(strings.TrimPrefix(p.signed.From, "@")) == m.lineage.Current(from.ID):
+	case identity.SameKey(p.fromPub, from.Pubkey) || m.lineage.Current(strings.TrimPrefix(p.signed.From, "@")) == m.lineage.Current(from.ID):
 		// One key under two IDs, or keys of one agent whose rotation the
 		// node learnt after the PROPOSAL.
 		m.mu.Unlock()
@@ -163,18 +163,6 @@ func (m *Machine) accept(ctx context.Context, from Caller, msg *protocol.Accept,
 	c.Send(strings.TrimPrefix(p.signed.From, "@"), frame)
 	c.Reply(frame)
 	return nil
-}
-
-// sameKey reports whether two PEM texts hold one key. IDs hash the PEM
-// text as sent, so one key can appear under two IDs; a receipt between
-// them would be an agent rating itself.
-func sameKey(a, b string) bool {
-	ka, err := identity.ParsePublicPEM(a)
-	if err != nil {
-		return false
-	}
-	kb, err := identity.ParsePublicPEM(b)
-	return err == nil && ka.Equal(kb)
 }
 
 func stake(p *int64) int64 {

@@ -205,6 +205,13 @@ func receiptsVerify(c *cli.Context) error {
 	return badReport(rep)
 }
 
+// unratedText explains each reason a receipt changed no rating.
+var unratedText = map[string]string{
+	ledger.UnratedCooldown:  "completions within an hour of the pair's last rated one (pair cooldown, PROTOCOL.md §12.1)",
+	ledger.UnratedRevoked:   "settled at or after the revocation of a party's key",
+	ledger.UnratedSameAgent: "both parties are one agent (one key under two IDs, or keys of one rotation chain)",
+}
+
 // printReport prints the per-agent table and every bad entry with its reason.
 func printReport(w io.Writer, rep ledger.Report) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -215,8 +222,12 @@ func printReport(w io.Writer, rep ledger.Report) {
 	tw.Flush()
 	fmt.Fprintf(w, "%d entries, %d receipts verified, %d duplicates\n", rep.Entries, rep.Receipts, rep.Duplicates)
 	if rep.Unrated > 0 {
-		fmt.Fprintf(w, "%d receipts changed no rating: completions within an hour of the pair's last rated one "+
-			"(pair cooldown, PROTOCOL.md §12.1); TRANSACTIONS counts rated receipts, SETTLED all\n", rep.Unrated)
+		fmt.Fprintf(w, "%d receipts changed no rating; TRANSACTIONS counts rated receipts, SETTLED all:\n", rep.Unrated)
+		for _, why := range []string{ledger.UnratedCooldown, ledger.UnratedRevoked, ledger.UnratedSameAgent} {
+			if n := rep.UnratedBy[why]; n > 0 {
+				fmt.Fprintf(w, "  %d %s: %s\n", n, why, unratedText[why])
+			}
+		}
 	}
 	for _, bi := range rep.BadIdentities {
 		fmt.Fprintf(w, "BAD identity record %d: %s\n", bi.Identity, bi.Reason)

@@ -118,8 +118,12 @@ func TestPrintReportShowsSettled(t *testing.T) {
 	const alice = "0123456789abcdef"
 	// Completions within the pair cooldown: the report says so.
 	var buf bytes.Buffer
-	printReport(&buf, ledger.Report{Entries: 3, Receipts: 3, Unrated: 2, Ratings: []ledger.AgentRating{
-		{Agent: "@" + alice, Rating: ledger.Rating{Rating: 1208, Transactions: 1, Settled: 3}}}})
-	require.Regexp(t, "@"+alice+` +1208 +1 +3\n`, buf.String())
-	require.Contains(t, buf.String(), "2 receipts changed no rating: completions within an hour of the pair's last rated one")
+	printReport(&buf, ledger.Report{Entries: 4, Receipts: 4, Unrated: 3,
+		UnratedBy: map[string]int{ledger.UnratedCooldown: 2, ledger.UnratedSameAgent: 1}, Ratings: []ledger.AgentRating{
+			{Agent: "@" + alice, Rating: ledger.Rating{Rating: 1208, Transactions: 1, Settled: 4}}}})
+	require.Regexp(t, "@"+alice+` +1208 +1 +4\n`, buf.String())
+	require.Contains(t, buf.String(), "3 receipts changed no rating")
+	require.Contains(t, buf.String(), "\n  2 pair_cooldown: completions within an hour of the pair's last rated one")
+	require.Contains(t, buf.String(), "\n  1 same_agent: both parties are one agent")
+	require.NotContains(t, buf.String(), "revoked_key", "a reason without receipts is not listed")
 }
