@@ -150,7 +150,8 @@ func (m *Machine) reload(ctx context.Context) error {
 		return err
 	}
 	m.mu.Lock()
-	m.receipts, m.unproven = receipts, unproven
+	m.receipts, m.parties, m.unproven = nil, nil, unproven
+	m.holdLocked(receipts...)
 	m.refoldLocked()
 	m.mu.Unlock()
 	return nil

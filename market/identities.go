@@ -102,11 +102,45 @@ func (m *Machine) addIdentitiesLocked(ctx context.Context, recs []ledger.Identit
 	}
 	if len(added) > 0 {
 		m.mu.Lock()
+		before := m.lineage
 		m.setIdentitiesLocked(append(slices.Clone(m.idents.Records()), added...))
-		m.refoldLocked()
+		if m.lineageMovesLocked(before) {
+			m.refoldLocked()
+		}
 		m.mu.Unlock()
 	}
 	return len(added), err
+}
+
+// lineageMovesLocked reports whether the fold under m.lineage can differ
+// from the fold under before: the fold reads the lineage only for the
+// parties of the receipts held (their current key, and whether and since
+// when they are revoked), so records about keys no receipt names, or that
+// leave every party as it was, need no refold. Caller holds mu.
+func (m *Machine) lineageMovesLocked(before *identity.Lineage) bool {
+	for id := range m.parties {
+		if before.Current(id) != m.lineage.Current(id) {
+			return true
+		}
+		at, revoked := before.Revoked(id)
+		if at2, revoked2 := m.lineage.Revoked(id); revoked != revoked2 || at != at2 {
+			return true
+		}
+	}
+	return false
+}
+
+// holdLocked adds receipts to the machine's set and notes their parties.
+// Caller holds mu (or is New).
+func (m *Machine) holdLocked(rs ...ledger.Receipt) {
+	if m.parties == nil {
+		m.parties = map[string]bool{}
+	}
+	m.receipts = append(m.receipts, rs...)
+	for i := range rs {
+		m.parties[strings.TrimPrefix(rs[i].Proposal.From, "@")] = true
+		m.parties[strings.TrimPrefix(rs[i].Proposal.To, "@")] = true
+	}
 }
 
 // setIdentitiesLocked makes recs the machine's identity records. Caller

@@ -79,3 +79,33 @@ func TestImportedRevocationKicksTheKey(t *testing.T) {
 	_, revoked := e.node.Market.Revoked(bob.ID)
 	require.True(t, revoked)
 }
+
+// An identity record about keys no held receipt names leaves the fold as
+// it is (no refold: the same table); one about a party refolds.
+func TestIdentityRecordRefoldsOnlyWhenItMovesAParty(t *testing.T) {
+	e := start(t, 0)
+	a, b := e.party("alice"), e.party("bob")
+	settle(t, a, b, false)
+	m := e.node.Market
+	before := m.Table()
+	require.Equal(t, 1, before.Receipts())
+
+	stranger, err := identity.New("stranger")
+	require.NoError(t, err)
+	next, err := stranger.Rotate(time.Now())
+	require.NoError(t, err)
+	rev, err := next.Revoke("leaked", time.Now())
+	require.NoError(t, err)
+	n, err := m.AddIdentities(t.Context(), []ledger.IdentityRecord{{Rotation: &next.Rotations[0]}, {Revocation: rev}})
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Same(t, before, m.Table(), "records about keys no receipt names do not refold")
+	require.True(t, m.SameAgent(stranger.AgentID, next.AgentID), "but they apply")
+
+	moved, err := fileOf(b).Rotate(time.Now())
+	require.NoError(t, err)
+	_, err = m.AddIdentities(t.Context(), []ledger.IdentityRecord{{Rotation: &moved.Rotations[0]}})
+	require.NoError(t, err)
+	require.NotSame(t, before, m.Table(), "a rotation of a party refolds")
+	require.Equal(t, before.Get(b.at()), m.Table().Get("@"+moved.AgentID), "the rating moved to the new key")
+}

@@ -31,6 +31,7 @@ type Machine struct {
 	proposals map[string]*proposal
 	remote    map[string]*remoteProposal // held elsewhere, for agents here
 	receipts  []ledger.Receipt
+	parties   map[string]bool    // the IDs (no "@") the receipts name as proposer or recipient
 	unproven  map[string]bool    // receipts stored without an inclusion proof
 	idents    *ledger.Identities // the identity records held
 	identIDs  map[string]bool    // their IDs
@@ -57,7 +58,7 @@ func New(ctx context.Context, cfg Config) (*Machine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load receipts: %w", err)
 	}
-	m.receipts = receipts
+	m.holdLocked(receipts...)
 	if m.unproven, err = unprovenOf(ctx, cfg.Store, receipts); err != nil {
 		return nil, err
 	}

@@ -128,7 +128,7 @@ func (m *Machine) settle(ctx context.Context, from Caller, id string, o ledger.O
 func (m *Machine) fold(r ledger.Receipt) *ledger.RatingChanges {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.receipts = append(m.receipts, r)
+	m.holdLocked(r)
 	m.refoldLocked()
 	changes, _ := m.table.Changes(r.ID())
 	return changes
@@ -165,7 +165,7 @@ func (m *Machine) Import(ctx context.Context, bs []*ledger.Bundle) (int, error) 
 		return 0, nil
 	}
 	m.mu.Lock()
-	m.receipts = append(m.receipts, added...)
+	m.holdLocked(added...)
 	m.refoldLocked()
 	table := m.table
 	for _, r := range added {
