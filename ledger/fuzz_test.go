@@ -88,8 +88,10 @@ func FuzzDecodeBundle(f *testing.F) {
 // fast (FuzzDecodeBundle's inputs are kilobytes of JSON, which the
 // fuzzer's minimizer spends most of its time on). Every shape must be
 // refused at decode exactly when it is over a limit of limits.go, and a
-// decoded one must verify promptly, with every entry bad (the proofs are
-// made up).
+// decoded one must verify with every entry bad (the proofs are made up).
+// The limits are what bound VerifyBundle's work (entries × checkpoints of
+// their node proof checks, each at most maxProofLen hashes); this target
+// checks that the decoder enforces them, not how long verifying takes.
 func FuzzBundleShape(f *testing.F) {
 	r := receiptN(f, 0, nodeA)
 	f.Add(int64(1), int64(0), uint8(0), uint8(1), uint8(1))
