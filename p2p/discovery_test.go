@@ -68,10 +68,8 @@ func TestAddPeerWhileRunning(t *testing.T) {
 	require.ErrorIs(t, b.AddPeer("/ip4/127.0.0.1/tcp/1"), ErrBadAddr)
 	require.NoError(t, b.AddPeer(a.Addrs()[0]))
 	require.NoError(t, b.AddPeer(a.Addrs()[0])) // again: no second keeper
-	require.Eventually(t, func() bool { return slices.Contains(b.Peers(), a.ID()) },
-		5*time.Second, 10*time.Millisecond)
-	require.Eventually(t, func() bool { return slices.Contains(a.Peers(), b.ID()) },
-		5*time.Second, 10*time.Millisecond)
+	waitPeer(t, b, a.ID(), true)
+	waitPeer(t, a, b.ID(), true)
 	require.Equal(t, 1, b.Stats().Peers)
 }
 
@@ -82,10 +80,8 @@ func TestRemovePeer(t *testing.T) {
 	a := newHost(t)
 	b := newHost(t)
 	runHost(t, b)
-	require.ErrorIs(t, b.RemovePeer("/ip4/127.0.0.1/tcp/1"), ErrBadAddr)
 	require.NoError(t, b.AddPeer(a.Addrs()[0]))
-	require.Eventually(t, func() bool { return slices.Contains(b.Peers(), a.ID()) },
-		10*time.Second, 10*time.Millisecond)
+	waitPeer(t, b, a.ID(), true)
 	aid, err := decodePeer(a.ID())
 	require.NoError(t, err)
 	b.mu.Lock()
@@ -105,15 +101,21 @@ func TestRemovePeer(t *testing.T) {
 	b.mu.Unlock()
 	require.False(t, b.host.ConnManager().IsProtected(aid, keepTag))
 	require.NoError(t, b.RemovePeer(a.Addrs()[0]), "removing a peer not kept does nothing")
+	require.ErrorIs(t, b.RemovePeer("/ip4/127.0.0.1/tcp/1"), ErrBadAddr)
 
 	bid, err := decodePeer(b.ID())
 	require.NoError(t, err)
 	require.NoError(t, a.host.Network().ClosePeer(bid))
-	require.Eventually(t, func() bool { return !slices.Contains(b.Peers(), a.ID()) },
-		10*time.Second, 10*time.Millisecond)
+	waitPeer(t, b, a.ID(), false)
 	require.NoError(t, b.AddPeer(a.Addrs()[0]))
-	require.Eventually(t, func() bool { return slices.Contains(b.Peers(), a.ID()) },
-		10*time.Second, 10*time.Millisecond, "a peer added again is dialled again")
+	waitPeer(t, b, a.ID(), true) // a peer added again is dialled again
+}
+
+// waitPeer waits until h is (want) or is not connected to peer id.
+func waitPeer(t *testing.T, h *Host, id string, want bool) {
+	t.Helper()
+	require.Eventually(t, func() bool { return slices.Contains(h.Peers(), id) == want },
+		10*time.Second, 10*time.Millisecond, "%s connected to %s: want %v", h.ID(), id, want)
 }
 
 // TestDHTRendezvous: B and C know only A; through the DHT rendezvous they
