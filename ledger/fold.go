@@ -93,16 +93,23 @@ type folder struct {
 	t     *Table
 	pairs map[pairKey]*pairState
 	lin   *identity.Lineage
-	keys  map[string]string // PEM text → the key's bytes, parsed once per fold
+	keys  map[string]string // PEM text → the key's bytes ("" if it does not parse)
 }
 
-// key returns the Ed25519 key a PEM text holds, as a string, so that one
-// key under two PEM spellings (two IDs) compares equal; a PEM that does
-// not parse (Fold does not verify) is itself.
+// sameKey reports whether two PEM texts hold one Ed25519 key, so that one
+// key under two spellings (two IDs) is one agent. A PEM that does not
+// parse (Fold does not verify) is no one's key. Each text is parsed once
+// per fold.
+func (f *folder) sameKey(a, b string) bool {
+	ka, kb := f.key(a), f.key(b)
+	return ka != "" && ka == kb
+}
+
+// key returns the key a PEM text holds as a string, "" if it does not
+// parse.
 func (f *folder) key(pem string) string {
 	k, ok := f.keys[pem]
 	if !ok {
-		k = pem
 		if pub, err := identity.ParsePublicPEM(pem); err == nil {
 			k = string(pub)
 		}
@@ -155,7 +162,7 @@ func (f *folder) parties(r *Receipt) (from, to, unrated string) {
 		}
 	}
 	from, to = f.current(p.From), f.current(p.To)
-	if from == to || f.key(r.FromPubkey) == f.key(r.ToPubkey) {
+	if from == to || f.sameKey(r.FromPubkey, r.ToPubkey) {
 		return "", "", UnratedSameAgent
 	}
 	return from, to, ""
