@@ -82,6 +82,7 @@ func TestRemovePeer(t *testing.T) {
 	runHost(t, b)
 	require.NoError(t, b.AddPeer(a.Addrs()[0]))
 	waitPeer(t, b, a.ID(), true)
+	waitPeer(t, a, b.ID(), true) // both sides, so that a's ClosePeer below closes it
 	aid, err := decodePeer(a.ID())
 	require.NoError(t, err)
 	b.mu.Lock()
