@@ -326,12 +326,14 @@ func TestBurstArrivesCompleteAndInOrder(t *testing.T) {
 			}
 		}
 	}()
-	// Under -race the signature checks on every hop run ~10x slower; the
-	// bound is generous so the test measures loss, not the race detector.
-	ctx := ctxFor(t, 4*time.Minute)
+	// The test measures loss and order, not speed: under -race on a loaded
+	// machine the signature checks on every hop make the whole burst take
+	// minutes, so only a stall (a minute without the next message) fails it.
 	next := 0
 	for next < total {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		f, err := c.Next(ctx, "MSG")
+		cancel()
 		if err != nil {
 			lost := net.Nodes[2].Bridge.Stats().Lost
 			t.Fatalf("received %d of %d (loss reported by the bridge: %d): %v", next, total, lost, err)
