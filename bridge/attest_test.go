@@ -160,3 +160,25 @@ func TestConflictingAgentIDIsRefused(t *testing.T) {
 	require.NoError(t, other.Send(map[string]any{"type": "MSG", "to": "@" + local.ID, "content": "still you"}))
 	expectMsg(t, local, "still you")
 }
+
+// A message on one channel's topic whose frame names another channel is
+// rejected and counted: honest nodes never publish one, and relaying it
+// would let a peer reach a channel's members through any topic.
+func TestCrossTopicChannelMessageIsRejected(t *testing.T) {
+	net := startMesh(t, 2, nil)
+	watcher := connect(t, net, 1, "watcher", nil)
+	waitListed(t, watcher, "#general", watcher.ID) // auto-join done
+	r := startRogue(t, net)
+	author := map[string]any{"id": "zz000001", "name": "ghost"}
+	frame := map[string]any{"type": "MSG", "ts": 1, "from": "@zz000001", "from_name": "ghost",
+		"to": "#agents", "content": "elsewhere", "msg_id": "1-elsewhere"}
+	r.publish(t, "agentchat/1/chan/#general", map[string]any{"e": 7, "s": 1, "a": author, "f": frame})
+	for i, n := range net.Nodes {
+		deadline := time.Now().Add(10 * time.Second)
+		for n.Bridge.Stats().Rejected == 0 {
+			require.True(t, time.Now().Before(deadline), "node %d accepted a #agents frame on #general: %+v", i, n.Bridge.Stats())
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	expectNoMsg(t, watcher, "elsewhere", 300*time.Millisecond)
+}

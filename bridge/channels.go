@@ -49,7 +49,8 @@ func (b *Bridge) carry(name string) error {
 		return nil
 	}
 	topicName := chanTopic(name)
-	if err := b.host.SetValidator(topicName, b.validateChan); err != nil {
+	validate := func(_ context.Context, from string, data []byte) p2p.Verdict { return b.validateChan(name, from, data) }
+	if err := b.host.SetValidator(topicName, validate); err != nil {
 		return fmt.Errorf("validator for %s: %w", name, err)
 	}
 	t, err := b.host.Join(topicName)
@@ -66,11 +67,16 @@ func (b *Bridge) carry(name string) error {
 	return nil
 }
 
-// validateChan is every channel topic's validator: the author must be an
-// agent the origin node hosts (session proof), and the frame must be a
-// message from that author to this channel.
-func (b *Bridge) validateChan(_ context.Context, from string, data []byte) p2p.Verdict {
+// validateChan is channel's topic validator: the author must be an agent
+// the origin node hosts (session proof), and the frame must be a message
+// from that author to this channel. A frame for another channel is
+// rejected: no honest node publishes one, and accepting it would forward
+// it to every carrier of the topic.
+func (b *Bridge) validateChan(channel, from string, data []byte) p2p.Verdict {
 	env, f, err := decodeChan(data)
+	if err == nil && f.To != channel {
+		err = fmt.Errorf("%w: frame to %q on the topic of %s", ErrMalformed, f.To, channel)
+	}
 	if err == nil && f.From != "@"+env.Author.ID {
 		err = fmt.Errorf("%w: frame from %s, author %s", ErrNotHost, f.From, env.Author.ID)
 	}
@@ -81,7 +87,7 @@ func (b *Bridge) validateChan(_ context.Context, from string, data []byte) p2p.V
 		b.reject(from, "channel", err)
 		return p2p.Reject
 	}
-	b.seen.note(f.To, from, env.Epoch, env.Seq)
+	b.seen.note(channel, from, env.Epoch, env.Seq)
 	return p2p.Accept
 }
 
