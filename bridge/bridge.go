@@ -47,7 +47,6 @@ type Bridge struct {
 
 	lookup lookups       // roster fetches for agents not in the roster yet
 	syncs  chan struct{} // slots for roster fetches gossip triggers (roster.go)
-	seen   seenSet       // what the channel validators accepted, for history hints
 
 	proofMu sync.Mutex      // guards proofs; never held with mu
 	proofs  map[string]bool // verified session proofs, by origin|id|sig

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/agentchat/mesh/p2p"
@@ -77,6 +78,9 @@ func (b *Bridge) validateChan(channel, from string, data []byte) p2p.Verdict {
 	if err == nil && f.To != channel {
 		err = fmt.Errorf("%w: frame to %q on the topic of %s", ErrMalformed, f.To, channel)
 	}
+	if err == nil && (env.Seq == 0 || env.Seq == math.MaxUint64) {
+		err = fmt.Errorf("%w: sequence number %d", ErrMalformed, env.Seq) // numbers start at 1 and never wrap
+	}
 	if err == nil && f.From != "@"+env.Author.ID {
 		err = fmt.Errorf("%w: frame from %s, author %s", ErrNotHost, f.From, env.Author.ID)
 	}
@@ -87,7 +91,6 @@ func (b *Bridge) validateChan(channel, from string, data []byte) p2p.Verdict {
 		b.reject(from, "channel", err)
 		return p2p.Reject
 	}
-	b.seen.note(channel, from, env.Epoch, env.Seq)
 	return p2p.Accept
 }
 

@@ -1,72 +1,57 @@
 package bridge
 
-import "sync"
+import "math"
 
 // A node that starts carrying a channel joins its origins' sequences in
 // the middle: without more, the first message it gets from an origin that
 // had already published on the channel looks like one after a gap and
 // waits ReorderWait. So a history answer says, per origin, the last
-// sequence number the answering node has accepted on the channel (for
-// itself: the last it published), and the new carrier, for an origin it
-// has not delivered from yet, starts at the first message it holds or gets
-// that is no later than the one right after. The answering node counts
-// what its validator accepted, not what it has delivered: a message it
-// forwarded before the new carrier subscribed but has not delivered yet
-// would otherwise be waited for in vain.
+// sequence number the answering node has delivered on the channel (for
+// itself: the last it published). Deliveries and the answer are ordered by
+// b.mu, so the frames of the answer hold every message a hint counts; the
+// new carrier, for an origin it has not delivered from yet, starts at the
+// first message it holds or gets that is no later than the one right after
+// the hint. Whatever it then drops as below that start is at or before
+// the hint, so in the history it was just seeded with.
+//
+// A hint counts deliveries, not what the validator accepted: a message
+// accepted but still held behind a gap at the answering node is not in its
+// history, and a hint past it would make the new carrier drop it when
+// gossip brings it after a later one. For the same reason a hint is bounded
+// by what the origin really sent: a delivered number is one the origin
+// signed and every one before it arrived or was given up for lost, so a
+// sequence number an origin claims out of the blue is never reported.
 //
 // A hint only ever lets a receiver start at a message it actually has; it
-// never moves an origin's order state, so a peer lying in its hints cannot
-// make this node drop another origin's messages.
+// never moves an origin's order state by itself. A peer lying in its hints
+// can at most make a new carrier start an origin at the first message it
+// gets, so that messages gossip reorders ahead of it at that moment are
+// dropped (docs/federation.md, Known limits).
 
 // seqHint is where one origin's messages on a channel stand at a node.
 type seqHint struct {
 	Origin string `json:"o"` // origin node's peer ID
 	Epoch  int64  `json:"e"`
-	Seq    uint64 `json:"s"` // last accepted (or published) sequence number
+	Seq    uint64 `json:"s"` // last delivered (or published) sequence number
 }
 
-// seenSet records, per channel and origin, the last message this node's
-// validator accepted. It has its own lock: validators run on gossipsub's
-// goroutines, for every message, and should not contend for b.mu.
-type seenSet struct {
-	mu   sync.Mutex
-	last map[string]map[string]seqHint // channel -> origin -> last accepted
-}
-
-func (s *seenSet) note(channel, origin string, epoch int64, seq uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.last == nil {
-		s.last = map[string]map[string]seqHint{}
-	}
-	byOrigin := s.last[channel]
-	if byOrigin == nil {
-		byOrigin = map[string]seqHint{}
-		s.last[channel] = byOrigin
-	}
-	if h, ok := byOrigin[origin]; !ok || epoch > h.Epoch || (epoch == h.Epoch && seq > h.Seq) {
-		byOrigin[origin] = seqHint{Origin: origin, Epoch: epoch, Seq: seq}
-	}
-}
-
-func (s *seenSet) list(channel string) []seqHint {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]seqHint, 0, len(s.last[channel]))
-	for _, h := range s.last[channel] {
-		out = append(out, h)
-	}
-	return out
-}
-
-// hints lists where channel's origins stand at this node. Caller holds
-// b.mu.
+// hints lists where channel's origins stand at this node: each origin it
+// has delivered from, and itself if it has published. Caller holds b.mu.
 func (b *Bridge) hints(channel string) []seqHint {
 	c := b.channels[channel]
 	if c == nil {
 		return nil
 	}
-	return append(b.seen.list(channel), seqHint{Origin: b.host.ID(), Epoch: b.epoch, Seq: c.outSeq})
+	out := make([]seqHint, 0, len(c.order)+1)
+	for origin, st := range c.order {
+		if st.started && st.next > 1 {
+			out = append(out, seqHint{Origin: origin, Epoch: st.epoch, Seq: st.next - 1})
+		}
+	}
+	if c.outSeq > 0 {
+		out = append(out, seqHint{Origin: b.host.ID(), Epoch: b.epoch, Seq: c.outSeq})
+	}
+	return out
 }
 
 // applyHints keeps the hints of a history answer for channel, and starts
@@ -81,8 +66,8 @@ func (b *Bridge) applyHints(channel string, hints []seqHint) {
 		return
 	}
 	for _, h := range hints {
-		if h.Origin == self || h.Origin == "" {
-			continue
+		if h.Origin == self || h.Origin == "" || h.Seq == math.MaxUint64 {
+			continue // no origin sends 2^64-1 messages: the hint is a lie
 		}
 		if old, ok := c.hinted[h.Origin]; ok && (old.Epoch > h.Epoch || (old.Epoch == h.Epoch && old.Seq >= h.Seq)) {
 			continue
@@ -107,9 +92,9 @@ func (b *Bridge) applyHints(channel string, hints []seqHint) {
 }
 
 // startsAt reports whether an origin not delivered from yet may start at
-// seq: a hint says everything before it was sent before this node
-// listened. Caller holds b.mu.
+// seq: a hint says everything before it is in the history this node
+// fetched. Caller holds b.mu.
 func (c *carried) startsAt(origin string, epoch int64, seq uint64) bool {
 	h, ok := c.hinted[origin]
-	return ok && h.Epoch == epoch && seq-1 <= h.Seq
+	return ok && h.Epoch == epoch && h.Seq < math.MaxUint64 && seq <= h.Seq+1
 }
