@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -181,4 +182,41 @@ func TestCrossTopicChannelMessageIsRejected(t *testing.T) {
 		}
 	}
 	expectNoMsg(t, watcher, "elsewhere", 300*time.Millisecond)
+}
+
+// rogueSub is the rogue's subscription to one channel topic.
+type rogueSub struct{ sub *p2p.Subscription }
+
+// subscribe subscribes the rogue to topic and returns once node n knows
+// it is subscribed, so what n publishes on topic reaches the rogue.
+func (r *rogue) subscribe(t *testing.T, n *testnet.Node, topic string) *rogueSub {
+	t.Helper()
+	tp, err := r.host.Join(topic)
+	require.NoError(t, err)
+	sub, err := tp.Subscribe()
+	require.NoError(t, err)
+	t.Cleanup(sub.Cancel)
+	theirs, err := n.Host.Join(topic) // the node's own handle on the topic
+	require.NoError(t, err)
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Contains(theirs.Peers(), r.host.ID()) {
+		require.True(t, time.Now().Before(deadline), "node never saw the rogue on %s", topic)
+		time.Sleep(20 * time.Millisecond)
+	}
+	return &rogueSub{sub: sub}
+}
+
+// next returns the next channel envelope's sequence number and content.
+func (s *rogueSub) next(t *testing.T) (uint64, string) {
+	t.Helper()
+	m, err := s.sub.Next(ctxFor(t, 30*time.Second))
+	require.NoError(t, err)
+	var env struct {
+		Seq   uint64 `json:"s"`
+		Frame struct {
+			Content string `json:"content"`
+		} `json:"f"`
+	}
+	require.NoError(t, json.Unmarshal(m.Data, &env))
+	return env.Seq, env.Frame.Content
 }

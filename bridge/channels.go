@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/agentchat/mesh/node"
 	"github.com/agentchat/mesh/p2p"
 	"github.com/agentchat/mesh/protocol"
 )
@@ -17,8 +18,12 @@ type carried struct {
 	sub    *p2p.Subscription
 	outSeq uint64                // this node's messages on the channel (publisher goroutine)
 	order  map[string]*originSeq // per origin node: delivery order state
-	// unrouted: the last message found no carrying node while another node
-	// hosts a member; the next ones do not wait PeerWait again.
+	// Carrier wait (route.go): while holding, the channel's messages queue
+	// in held behind one that waits for a carrying node; unrouted: the last
+	// wait failed and no carrier came since (failures after the first are
+	// logged at Debug).
+	holding  bool
+	held     []node.Event
 	unrouted bool
 	hinted   map[string]seqHint // per origin node: where history answers say it stood (seqhint.go)
 }

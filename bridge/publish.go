@@ -37,17 +37,37 @@ func (b *Bridge) publishLoop() {
 	}
 }
 
-// publishMsg sends a local channel message on the channel's topic. A
-// message takes the channel's next sequence number only when it is
-// published, so a receiver never waits ReorderWait for a number that was
-// never sent.
+// publishMsg sends a local channel message on the channel's topic, or
+// hands it to the channel's carrier wait (route.go) when one is under way
+// or needed, so it never overtakes an earlier message of its channel and
+// never holds up the other channels. Runs on the publisher goroutine.
 func (b *Bridge) publishMsg(ev node.Event) {
 	b.mu.Lock()
 	c := b.channels[ev.Channel]
-	b.mu.Unlock()
-	if !b.routed(ev.Channel, c) {
+	if c != nil && c.holding {
+		c.held = append(c.held, ev)
+		b.mu.Unlock()
 		return
 	}
+	b.mu.Unlock()
+	switch b.route(ev.Channel, c) {
+	case routeNow:
+		b.send(ev, c)
+	case routeWait:
+		b.mu.Lock()
+		c.holding, c.held = true, []node.Event{ev}
+		b.mu.Unlock()
+		b.flushed.Add(1) // the goodbye waits for it, as for the publisher
+		b.spawn(func() { defer b.flushed.Done(); b.awaitCarrier(ev.Channel, c) })
+	}
+}
+
+// send publishes one message on c's topic. A message takes the channel's
+// next sequence number only when it is published, so a receiver never
+// waits ReorderWait for a number that was never sent. Only the goroutine
+// that owns c's publishing (the publisher, or c's carrier wait while
+// c.holding) calls it.
+func (b *Bridge) send(ev node.Event, c *carried) {
 	b.mu.Lock()
 	seq := c.outSeq + 1
 	b.mu.Unlock()
@@ -64,7 +84,7 @@ func (b *Bridge) publishMsg(ev node.Event) {
 		return
 	}
 	b.mu.Lock()
-	c.outSeq = seq // only this goroutine numbers c's messages
+	c.outSeq = seq
 	c.unrouted = false
 	b.stats.Published++
 	b.mu.Unlock()

@@ -12,40 +12,84 @@ import (
 // between two members relays their messages even when no agent of its own
 // is in the channel.
 
-// routed reports whether a local message on channel c (nil: not carried)
-// has a node to go to. With no carrying node subscribed and no member
-// elsewhere there is nobody to reach, and the message costs nothing. When
-// the roster says another node hosts a member, it waits up to PeerWait for
-// a carrying node to subscribe (it may be joining right now); failing that
-// the message is counted as lost and logged. Runs on the publisher
-// goroutine only.
-func (b *Bridge) routed(channel string, c *carried) bool {
+// routing is what to do with a local channel message.
+type routing int
+
+const (
+	routeNone routing = iota // nobody to reach: dropped, or counted as lost
+	routeNow                 // a carrying node is subscribed: publish
+	routeWait                // members elsewhere, no carrier yet: wait for one
+)
+
+// route decides about a local message on channel (c nil: not carried).
+// With a carrying node subscribed it goes now. With no member elsewhere
+// there is nobody to reach, and the message costs nothing. When the roster
+// says another node hosts a member, it waits for a carrying node to
+// subscribe (it may be joining right now); an uncarried channel has no
+// topic to wait on, so its message is counted as lost at once.
+func (b *Bridge) route(channel string, c *carried) routing {
 	if c != nil && len(c.topic.Peers()) > 0 {
-		return true
+		return routeNow
 	}
 	remote := b.srv.RemoteMembers(channel)
-	if remote == 0 {
-		return false
+	switch {
+	case remote == 0:
+		return routeNone
+	case c == nil:
+		b.unroutable(channel, nil, 1)
+		return routeNone
 	}
-	b.mu.Lock()
-	wait := c != nil && !c.unrouted
-	b.mu.Unlock()
-	if wait && b.awaitPeers(c) {
-		return true
+	return routeWait
+}
+
+// awaitCarrier is c's carrier wait, one goroutine per waiting channel:
+// it waits up to PeerWait for a node to subscribe to c's topic while the
+// publisher queues c's later messages behind the first (c.held), then
+// publishes them all in order, or counts them as lost if none came. Other
+// channels publish meanwhile. It owns c's publishing while c.holding.
+func (b *Bridge) awaitCarrier(name string, c *carried) {
+	found := b.awaitPeers(c)
+	for {
+		b.mu.Lock()
+		evs := c.held
+		c.held = nil
+		// Lost messages take no sequence number, so after a failed wait
+		// the publisher may take over at once; after a successful one this
+		// goroutine keeps c until it has sent everything queued.
+		c.holding = found && len(evs) > 0
+		if found {
+			c.unrouted = false // a carrier is here: the next failure warns again
+		}
+		b.mu.Unlock()
+		if !found {
+			b.unroutable(name, c, len(evs))
+			return
+		}
+		if len(evs) == 0 {
+			return
+		}
+		for _, ev := range evs {
+			b.send(ev, c)
+		}
 	}
+}
+
+// unroutable counts n messages on channel that reached no node, with a
+// warning the first time since the channel last had a carrier.
+func (b *Bridge) unroutable(channel string, c *carried, n int) {
 	b.mu.Lock()
-	b.stats.Lost++
+	b.stats.Lost += uint64(n)
 	first := c == nil || !c.unrouted
 	if c != nil {
-		c.unrouted = true // until a publish succeeds, do not wait again
+		c.unrouted = true
 	}
 	b.mu.Unlock()
 	log := b.log.Debug
 	if first {
 		log = b.log.Warn
 	}
-	log("channel message reached no node", "channel", channel, "remote_members", remote, "carried", c != nil)
-	return false
+	log("channel messages reached no node", "channel", channel, "count", n,
+		"remote_members", b.srv.RemoteMembers(channel), "carried", c != nil)
 }
 
 // awaitPeers waits up to PeerWait for a node to subscribe to c's topic.
