@@ -63,7 +63,10 @@ type Stats struct {
 	// sequence called for while maxGossipSyncs were running; that node's
 	// next snapshot brings this one up to date instead.
 	SyncsDeferred uint64 `json:"syncs_deferred"`
-	Nodes         int    `json:"nodes"`
+	// Lookups counts roster fetch rounds for agents the roster did not
+	// name (lookup.go).
+	Lookups uint64 `json:"lookups"`
+	Nodes   int    `json:"nodes"`
 }
 
 // New builds a bridge on host. Nothing runs until Run.
