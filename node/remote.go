@@ -304,6 +304,19 @@ func (s *Server) RemoteMembers(name string) int {
 	return len(ch.remotes)
 }
 
+// LocalMembers counts the agents connected here in a channel.
+func (s *Server) LocalMembers(name string) int {
+	s.mu.RLock()
+	ch := s.channels[name]
+	s.mu.RUnlock()
+	if ch == nil {
+		return 0
+	}
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return len(ch.members)
+}
+
 // DeliverDirect hands a DM or file chunk from another node to a local agent;
 // false if the agent is not here.
 func (s *Server) DeliverDirect(id string, b []byte) bool {

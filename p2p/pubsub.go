@@ -187,6 +187,33 @@ func (t *Topic) Peers() []string {
 	return peerStrings(t.topic.ListPeers())
 }
 
+// Leave cancels the topic's subscriptions, removes its validator and
+// leaves it, so peers hear the unsubscription and the host keeps nothing
+// of it; a later Join starts afresh. The Topic is unusable afterwards.
+func (t *Topic) Leave() error {
+	h := t.h
+	h.joinMu.Lock()
+	defer h.joinMu.Unlock()
+	h.mu.Lock()
+	if h.topics[t.name] != t || h.closed {
+		h.mu.Unlock()
+		return nil // left already, or Host.Close leaves it
+	}
+	delete(h.topics, t.name)
+	hadValidator := h.validators[t.name]
+	delete(h.validators, t.name)
+	h.mu.Unlock()
+	if err := t.close(); err != nil {
+		return err
+	}
+	if hadValidator {
+		if err := h.ps.UnregisterTopicValidator(t.name); err != nil {
+			return fmt.Errorf("leave topic %q: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
 // close cancels the topic's subscriptions and leaves it. Host.Close calls it
 // while the router still runs, so peers hear the unsubscription.
 func (t *Topic) close() error {

@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -137,4 +138,31 @@ func TestRejectLowersScore(t *testing.T) {
 	require.GreaterOrEqual(t, b.Stats().Rejected, uint64(1))
 	require.GreaterOrEqual(t, a.PeerScore(b.ID()), 0.0, "the honest side is not penalised")
 	require.Zero(t, b.PeerScore("not-a-peer"))
+}
+
+// TestLeave: a left topic is unsubscribed (its peers see it go), its
+// subscription ends, and joining it again starts afresh, validator
+// included.
+func TestLeave(t *testing.T) {
+	hs := line(t, 2)
+	b := hs[1]
+	require.NoError(t, b.SetValidator("l", func(context.Context, string, []byte) Verdict { return Accept }))
+	ts, ss := join(t, hs, "l")
+	waitTopicPeers(t, hs, ts)
+	require.NoError(t, ts[1].Leave())
+	require.NoError(t, ts[1].Leave()) // idempotent
+	_, err := ss[1].Next(t.Context())
+	require.ErrorIs(t, err, ErrClosed)
+	require.Eventually(t, func() bool { return !slices.Contains(ts[0].Peers(), b.ID()) }, 10*time.Second, 20*time.Millisecond)
+
+	require.NoError(t, b.SetValidator("l", func(context.Context, string, []byte) Verdict { return Reject }))
+	again, err := b.Join("l")
+	require.NoError(t, err)
+	require.NotSame(t, ts[1], again)
+	s, err := again.Subscribe()
+	require.NoError(t, err)
+	t.Cleanup(s.Cancel)
+	require.Eventually(t, func() bool { return slices.Contains(ts[0].Peers(), b.ID()) }, 10*time.Second, 20*time.Millisecond)
+	require.NoError(t, ts[0].Publish(t.Context(), []byte("x")))
+	require.Eventually(t, func() bool { return b.Stats().Rejected == 1 }, 10*time.Second, 10*time.Millisecond)
 }
