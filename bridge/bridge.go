@@ -36,12 +36,15 @@ type Bridge struct {
 
 	out outbox
 
+	carryMu sync.Mutex // serialises carrying and leaving topics; taken before mu
+
 	mu       sync.Mutex // guards the fields below
 	roster   *p2p.Topic
 	channels map[string]*carried // channel name -> topic state
 	nodes    map[string]*peerNode
 	seq      uint64 // roster sequence of this node
 	stats    Stats
+	capped   bool // MaxRelayChannels was hit and logged; cleared when a relayed channel is left
 
 	replicas []*replica // replicated sets; fixed before Run
 
@@ -63,6 +66,9 @@ type Stats struct {
 	// sequence called for while maxGossipSyncs were running; that node's
 	// next snapshot brings this one up to date instead.
 	SyncsDeferred uint64 `json:"syncs_deferred"`
+	// RelayRefused counts remote members' channels not carried because
+	// MaxRelayChannels were carried already.
+	RelayRefused uint64 `json:"relay_refused"`
 	// Lookups counts roster fetch rounds for agents the roster did not
 	// name (lookup.go).
 	Lookups uint64 `json:"lookups"`
@@ -74,6 +80,13 @@ func New(cfg Config, host *p2p.Host) *Bridge {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	def := DefaultConfig()
+	if cfg.CarryGrace <= 0 {
+		cfg.CarryGrace = def.CarryGrace
+	}
+	if cfg.MaxRelayChannels <= 0 {
+		cfg.MaxRelayChannels = def.MaxRelayChannels
 	}
 	b := &Bridge{
 		cfg:      cfg,
@@ -126,7 +139,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.host.HandleRequest(protoMarket, b.handleMarket)
 	b.host.OnPeer(b.onPeer)
 	for _, name := range b.cfg.AlwaysServe {
-		if err := b.carry(name); err != nil {
+		if err := b.carry(name, false); err != nil {
 			return err
 		}
 	}
@@ -214,13 +227,14 @@ func (b *Bridge) SendDirect(ctx context.Context, from node.AgentRecord, id strin
 // Serve implements node.Federation: start carrying a channel and seed its
 // buffer from a peer before the first local member joins.
 func (b *Bridge) Serve(ctx context.Context, channel string) {
-	if err := b.carry(channel); err != nil {
+	if err := b.carry(channel, false); err != nil {
 		b.log.Warn("carry channel", "channel", channel, "err", err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.RequestTimeout)
 	defer cancel()
 	b.backfill(ctx, channel, b.topicPeers(channel))
+	b.touch(channel) // the member joins right after: the grace starts now
 }
 
 // peerKey returns the Ed25519 key a peer ID embeds.

@@ -26,6 +26,11 @@ type carried struct {
 	held     []node.Event
 	unrouted bool
 	hinted   map[string]seqHint // per origin node: where history answers say it stood (seqhint.go)
+	// Carrying (carry.go): relayed: carried only for members elsewhere
+	// (counted against MaxRelayChannels); touched: when a member last
+	// asked for it; idleSince: since when nobody is in it (zero: someone).
+	relayed            bool
+	touched, idleSince time.Time
 }
 
 // originSeq restores one origin's order on one channel: next is the seq
@@ -45,32 +50,6 @@ type originSeq struct {
 type inbound struct {
 	frame protocol.MsgFrame
 	raw   []byte
-}
-
-// carry subscribes to a channel's topic once.
-func (b *Bridge) carry(name string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.channels[name] != nil {
-		return nil
-	}
-	topicName := chanTopic(name)
-	validate := func(_ context.Context, from string, data []byte) p2p.Verdict { return b.validateChan(name, from, data) }
-	if err := b.host.SetValidator(topicName, validate); err != nil {
-		return fmt.Errorf("validator for %s: %w", name, err)
-	}
-	t, err := b.host.Join(topicName)
-	if err != nil {
-		return fmt.Errorf("join %s: %w", name, err)
-	}
-	sub, err := t.Subscribe()
-	if err != nil {
-		return fmt.Errorf("subscribe %s: %w", name, err)
-	}
-	c := &carried{topic: t, sub: sub, order: map[string]*originSeq{}, hinted: map[string]seqHint{}}
-	b.channels[name] = c
-	b.spawn(func() { b.readChannel(name, c) })
-	return nil
 }
 
 // validateChan is channel's topic validator: the author must be an agent

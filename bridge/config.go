@@ -27,6 +27,16 @@ type Config struct {
 	// carrying its channel when none is subscribed yet but the roster says
 	// another node hosts a member; after that it is counted as lost.
 	PeerWait time.Duration
+	// CarryGrace is how long a channel stays carried once this node has
+	// no local member in it and knows of no member elsewhere (AlwaysServe
+	// channels are carried for good); zero means DefaultConfig's.
+	CarryGrace time.Duration
+	// MaxRelayChannels caps the channels carried only because the roster
+	// says agents on other nodes are in them: remote rosters cost nothing
+	// to fill with channel names. Past it a remote member's channel is not
+	// relayed (counted in Stats.RelayRefused, logged); zero means
+	// DefaultConfig's.
+	MaxRelayChannels int
 }
 
 // DefaultConfig returns settings for nodes on the internet.
@@ -38,6 +48,10 @@ func DefaultConfig() Config {
 		ReorderWait:    5 * time.Second,
 		RequestTimeout: 5 * time.Second,
 		PeerWait:       2 * time.Second,
+		CarryGrace:     time.Minute,
+		// Far above the channels a real mesh has, far below what would
+		// strain gossipsub (one topic each).
+		MaxRelayChannels: 1000,
 	}
 }
 
@@ -49,5 +63,6 @@ func LocalConfig() Config {
 	c.SnapshotEvery = 2 * time.Second
 	c.ReorderWait = 2 * time.Second
 	c.RequestTimeout = 5 * time.Second // a megabyte file chunk under a loaded -race run
+	c.CarryGrace = 2 * time.Second
 	return c
 }

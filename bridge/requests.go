@@ -59,8 +59,8 @@ func (b *Bridge) onPeer(peer string, connected bool) {
 	})
 }
 
-// tick runs the bridge's timers: heartbeats, snapshots, node expiry and
-// reorder gaps.
+// tick runs the bridge's timers: heartbeats, snapshots, node expiry,
+// reorder gaps and idle channels.
 func (b *Bridge) tick() {
 	beat := time.NewTicker(b.cfg.Heartbeat)
 	defer beat.Stop()
@@ -80,6 +80,7 @@ func (b *Bridge) tick() {
 			}
 			b.expireNodes(now)
 			b.flushGaps(now)
+			b.leaveIdle(now)
 		}
 	}
 }

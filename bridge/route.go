@@ -119,7 +119,7 @@ func (b *Bridge) relay(channels []string) {
 		if !protocol.ValidChannel(name) {
 			continue
 		}
-		if err := b.carry(name); err != nil {
+		if err := b.carry(name, true); err != nil {
 			b.log.Warn("carry channel", "channel", name, "err", err)
 		}
 	}

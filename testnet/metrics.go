@@ -67,6 +67,8 @@ func (m *Metrics) registerMesh(h *p2p.Host, b *bridge.Bridge) {
 		counter("agentchat_bridge_duplicates_total", "Mesh events the bridge had already delivered.", bs(func(s bridge.Stats) uint64 { return s.Duplicates })),
 		counter("agentchat_bridge_lost_total", "Mesh events the bridge saw a gap for (sequence numbers skipped).", bs(func(s bridge.Stats) uint64 { return s.Lost })),
 		counter("agentchat_bridge_rejected_total", "Mesh events the bridge refused.", bs(func(s bridge.Stats) uint64 { return s.Rejected })),
+		counter("agentchat_bridge_relay_refused_total", "Remote members' channels not relayed: MaxRelayChannels reached.", bs(func(s bridge.Stats) uint64 { return s.RelayRefused })),
+		counter("agentchat_bridge_lookups_total", "Roster fetch rounds for agents the roster did not name.", bs(func(s bridge.Stats) uint64 { return s.Lookups })),
 	)
 }
 
