@@ -119,15 +119,21 @@ func TestForgedChannelMessageIsRejected(t *testing.T) {
 	expectNoMsg(t, watcher, "forged", 300*time.Millisecond)
 }
 
+// ghostEnvelope is the first channel envelope of a rogue origin: a MSG
+// with content to channel from an ephemeral agent id, which no node's
+// roster names.
+func ghostEnvelope(id, channel, content string) map[string]any {
+	frame := map[string]any{"type": "MSG", "ts": 1, "from": "@" + id, "from_name": "ghost",
+		"to": channel, "content": content, "msg_id": "1-" + content}
+	return map[string]any{"e": 7, "s": 1, "a": map[string]any{"id": id, "name": "ghost"}, "f": frame}
+}
+
 func TestReplayedMeshMessageIsDeliveredOnce(t *testing.T) {
 	net := startMesh(t, 2, nil)
 	watcher := connect(t, net, 1, "watcher", nil)
 	waitListed(t, watcher, "#general", watcher.ID) // auto-join done
 	r := startRogue(t, net)
-	author := map[string]any{"id": "zz000000", "name": "ghost"}
-	frame := map[string]any{"type": "MSG", "ts": 1, "from": "@zz000000", "from_name": "ghost",
-		"to": "#general", "content": "once", "msg_id": "1-once"}
-	env := map[string]any{"e": 7, "s": 1, "a": author, "f": frame}
+	env := ghostEnvelope("zz000000", "#general", "once")
 	r.publish(t, "agentchat/1/chan/#general", env)
 	expectMsg(t, watcher, "once")
 	// The same envelope again: gossip gives it a new message ID, the
@@ -170,10 +176,7 @@ func TestCrossTopicChannelMessageIsRejected(t *testing.T) {
 	watcher := connect(t, net, 1, "watcher", nil)
 	waitListed(t, watcher, "#general", watcher.ID) // auto-join done
 	r := startRogue(t, net)
-	author := map[string]any{"id": "zz000001", "name": "ghost"}
-	frame := map[string]any{"type": "MSG", "ts": 1, "from": "@zz000001", "from_name": "ghost",
-		"to": "#agents", "content": "elsewhere", "msg_id": "1-elsewhere"}
-	r.publish(t, "agentchat/1/chan/#general", map[string]any{"e": 7, "s": 1, "a": author, "f": frame})
+	r.publish(t, "agentchat/1/chan/#general", ghostEnvelope("zz000001", "#agents", "elsewhere"))
 	for i, n := range net.Nodes {
 		deadline := time.Now().Add(10 * time.Second)
 		for n.Bridge.Stats().Rejected == 0 {

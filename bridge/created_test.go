@@ -106,14 +106,8 @@ func TestCreatedChannelCarriesBothWays(t *testing.T) {
 // number: the next one, once a peer carries the channel, is numbered 1, so
 // no receiver waits ReorderWait for a number that was never sent.
 func TestUnroutableChannelMessageIsCounted(t *testing.T) {
-	net := startWired(t, 1, testnet.Full, func(_ int, cfg *testnet.NodeConfig) {
-		cfg.Node.RateLimits = false
-		cfg.Bridge.PeerWait = 200 * time.Millisecond
-	})
+	net, a := startFarMember(t, 200*time.Millisecond)
 	nd := net.Nodes[0]
-	a := connect(t, net, 0, "alice", newKey(t))
-	createChannel(t, a, "#x")
-	addFarMember(t, nd, "#x")
 	require.NoError(t, a.Send(map[string]any{"type": "MSG", "to": "#x", "content": "to far"}))
 	deadline := time.Now().Add(10 * time.Second)
 	for nd.Bridge.Stats().Lost == 0 {
@@ -135,16 +129,10 @@ func TestUnroutableChannelMessageIsCounted(t *testing.T) {
 // channel, and its channel's later messages queue behind it: when a
 // carrier subscribes, they all go out in order, and none is lost.
 func TestCarrierWaitHoldsUpNoOtherChannel(t *testing.T) {
-	net := startWired(t, 1, testnet.Full, func(_ int, cfg *testnet.NodeConfig) {
-		cfg.Node.RateLimits = false
-		cfg.Bridge.PeerWait = 10 * time.Minute
-	})
+	net, a := startFarMember(t, 10*time.Minute)
 	nd := net.Nodes[0]
-	a := connect(t, net, 0, "alice", newKey(t))
-	createChannel(t, a, "#x")
 	r := startRogue(t, net)
 	general := r.subscribe(t, nd, "agentchat/1/chan/#general")
-	addFarMember(t, nd, "#x")
 	for _, m := range []string{"queued 1", "queued 2"} {
 		require.NoError(t, a.Send(map[string]any{"type": "MSG", "to": "#x", "content": m}))
 	}
@@ -177,12 +165,20 @@ func createChannel(t *testing.T, a *testnet.Agent, channel string) {
 	require.NoError(t, err)
 }
 
-// addFarMember makes nd's roster name a member of channel on a node it
-// cannot reach.
-func addFarMember(t *testing.T, nd *testnet.Node, channel string) {
+// startFarMember starts one node with the given PeerWait, where alice
+// creates #x and the roster names a member of #x on a node it cannot
+// reach: until a peer carries #x, alice's messages there wait for one.
+func startFarMember(t *testing.T, peerWait time.Duration) (*testnet.Net, *testnet.Agent) {
 	t.Helper()
-	require.NoError(t, nd.Server.UpsertRemote(node.RemoteAgent{Node: "12D3KooWUnreachableNodeForTheTest",
-		Record: node.AgentRecord{ID: "00000000000000aa", Name: "far"}, Channels: []string{channel}}))
+	net := startWired(t, 1, testnet.Full, func(_ int, cfg *testnet.NodeConfig) {
+		cfg.Node.RateLimits = false
+		cfg.Bridge.PeerWait = peerWait
+	})
+	a := connect(t, net, 0, "alice", newKey(t))
+	createChannel(t, a, "#x")
+	require.NoError(t, net.Nodes[0].Server.UpsertRemote(node.RemoteAgent{Node: "12D3KooWUnreachableNodeForTheTest",
+		Record: node.AgentRecord{ID: "00000000000000aa", Name: "far"}, Channels: []string{"#x"}}))
+	return net, a
 }
 
 // joinLateAndHear connects bob to node late, joins #x there, and checks

@@ -16,15 +16,9 @@ import (
 // An agent that just connected on node 1 gets a DM from an agent on node 0
 // that learned its ID out of band, before node 0's roster names it: node 0
 // fetches the rosters before refusing, so it arrives (file chunks and
-// proposals take the same SendDirect path). A made-up ID is still refused. Snapshots are rare here, so only the lookup
-// can bring the agent back into node 0's roster in time.
+// proposals take the same SendDirect path). A made-up ID is still refused.
 func TestDirectToAgentNotInRosterYet(t *testing.T) {
-	net := startWired(t, 2, testnet.Full, func(_ int, cfg *testnet.NodeConfig) {
-		cfg.Node.RateLimits = false
-		cfg.Bridge.SnapshotEvery = time.Hour
-	})
-	a := connect(t, net, 0, "alice", newKey(t))
-	b := connect(t, net, 1, "bob", newKey(t))
+	net, a, b := startLookupPair(t)
 	// The race as node 0 sees it: node 1 hosts bob, node 0 has not heard.
 	waitListed(t, a, "#general", b.ID)
 	net.Nodes[0].Server.RemoveRemote(b.ID, net.Nodes[1].Host.ID())
@@ -43,17 +37,24 @@ func TestDirectToAgentNotInRosterYet(t *testing.T) {
 	require.Equal(t, "AGENT_NOT_FOUND", e.String("code"))
 }
 
+// startLookupPair starts two nodes with alice on node 0 and bob on node 1.
+// Snapshots are rare, so only a lookup brings an agent back into a
+// roster in time.
+func startLookupPair(t *testing.T) (*testnet.Net, *testnet.Agent, *testnet.Agent) {
+	t.Helper()
+	net := startWired(t, 2, testnet.Full, func(_ int, cfg *testnet.NodeConfig) {
+		cfg.Node.RateLimits = false
+		cfg.Bridge.SnapshotEvery = time.Hour
+	})
+	return net, connect(t, net, 0, "alice", newKey(t)), connect(t, net, 1, "bob", newKey(t))
+}
+
 // The lookup round belongs to the bridge, not to the caller that started
 // it: callers that give up while a patient one waits for the same round
 // (here: twenty whose context ends while the round waits its turn) do not
 // cut the round short, and the patient caller's DM is delivered.
 func TestLookupOutlivesCallersThatGiveUp(t *testing.T) {
-	net := startWired(t, 2, testnet.Full, func(_ int, cfg *testnet.NodeConfig) {
-		cfg.Node.RateLimits = false
-		cfg.Bridge.SnapshotEvery = time.Hour
-	})
-	a := connect(t, net, 0, "alice", newKey(t))
-	b := connect(t, net, 1, "bob", newKey(t))
+	net, a, b := startLookupPair(t)
 	waitListed(t, a, "#general", b.ID)
 	br, srv := net.Nodes[0].Bridge, net.Nodes[0].Server
 	from, ok := srv.LocalAgent(a.ID)

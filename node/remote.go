@@ -293,19 +293,16 @@ func (s *Server) DeliverChannel(name string, f protocol.MsgFrame, b []byte) {
 // RemoteMembers counts the agents on other nodes in a channel, as the
 // roster reports them.
 func (s *Server) RemoteMembers(name string) int {
-	s.mu.RLock()
-	ch := s.channels[name]
-	s.mu.RUnlock()
-	if ch == nil {
-		return 0
-	}
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
-	return len(ch.remotes)
+	return s.countIn(name, func(ch *channel) int { return len(ch.remotes) })
 }
 
 // LocalMembers counts the agents connected here in a channel.
 func (s *Server) LocalMembers(name string) int {
+	return s.countIn(name, func(ch *channel) int { return len(ch.members) })
+}
+
+// countIn applies count to channel name under its lock; 0 if unknown.
+func (s *Server) countIn(name string, count func(*channel) int) int {
 	s.mu.RLock()
 	ch := s.channels[name]
 	s.mu.RUnlock()
@@ -314,7 +311,7 @@ func (s *Server) LocalMembers(name string) int {
 	}
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	return len(ch.members)
+	return count(ch)
 }
 
 // DeliverDirect hands a DM or file chunk from another node to a local agent;
