@@ -1,5 +1,5 @@
 // Package bridge federates nodes: it carries each channel over a gossipsub
-// topic, keeps the roster of which node hosts which agent, relays direct
+// topic while a member is in it on any node (carry.go), keeps the roster of which node hosts which agent, relays direct
 // messages over libp2p streams, backfills channel history, and keeps channel
 // metadata (creation, invites) mesh-wide.
 //
