@@ -137,6 +137,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.host.HandleRequest(protoHistory, b.handleHistory)
 	b.host.HandleRequest(protoSnapshot, b.handleSnapshot)
 	b.host.HandleRequest(protoMarket, b.handleMarket)
+	b.host.HandleRequest(protoVerify, b.handleVerify)
 	b.host.OnPeer(b.onPeer)
 	for _, name := range b.cfg.AlwaysServe {
 		if err := b.carry(name, false); err != nil {
@@ -208,20 +209,30 @@ func (b *Bridge) SendDirect(ctx context.Context, from node.AgentRecord, id strin
 	if !ok {
 		return node.ErrNoRoute
 	}
-	req, err := marshal(directRequest{To: id, From: toWire(from, nil), Frame: frame})
+	resp, err := b.request(ctx, host, protoDirect, directRequest{To: id, From: toWire(from, nil), Frame: frame})
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.RequestTimeout)
-	defer cancel()
-	resp, err := b.host.Request(ctx, host, protoDirect, req)
-	if err != nil {
-		return fmt.Errorf("node %s unreachable: %w", short(host), err)
-	}
-	if string(resp) != "ok" {
+	if resp != "ok" {
 		return fmt.Errorf("node %s answered %q", short(host), resp)
 	}
 	return nil
+}
+
+// request sends v to peer over proto, bounded by RequestTimeout, and
+// returns the answer as text.
+func (b *Bridge) request(ctx context.Context, peer, proto string, v any) (string, error) {
+	req, err := marshal(v)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.RequestTimeout)
+	defer cancel()
+	resp, err := b.host.Request(ctx, peer, proto, req)
+	if err != nil {
+		return "", fmt.Errorf("node %s unreachable: %w", short(peer), err)
+	}
+	return string(resp), nil
 }
 
 // Serve implements node.Federation: start carrying a channel and seed its

@@ -52,24 +52,19 @@ type inbound struct {
 	raw   []byte
 }
 
-// validateChan is channel's topic validator: the author must be an agent
-// the origin node hosts (session proof), and the frame must be a message
-// from that author to this channel. A frame for another channel is
+// validateChan is channel's topic validator: the record must be well
+// formed for this channel (decodeChan; a frame for another channel is
 // rejected: no honest node publishes one, and accepting it would forward
-// it to every carrier of the topic.
+// it to every carrier of the topic), a message must carry a sequence
+// number, and the author must be an agent the origin node hosts (session
+// proof).
 func (b *Bridge) validateChan(channel, from string, data []byte) p2p.Verdict {
-	env, f, err := decodeChan(data)
-	if err == nil && f.To != channel {
-		err = fmt.Errorf("%w: frame to %q on the topic of %s", ErrMalformed, f.To, channel)
-	}
-	if err == nil && (env.Seq == 0 || env.Seq == math.MaxUint64) {
-		err = fmt.Errorf("%w: sequence number %d", ErrMalformed, env.Seq) // numbers start at 1 and never wrap
-	}
-	if err == nil && f.From != "@"+env.Author.ID {
-		err = fmt.Errorf("%w: frame from %s, author %s", ErrNotHost, f.From, env.Author.ID)
+	r, err := decodeChan(channel, data)
+	if err == nil && r.Kind == "" && (r.Seq == 0 || r.Seq == math.MaxUint64) {
+		err = fmt.Errorf("%w: sequence number %d", ErrMalformed, r.Seq) // numbers start at 1 and never wrap
 	}
 	if err == nil {
-		err = b.checkAuthor(from, &env.Author)
+		err = b.checkAuthor(from, &r.Author)
 	}
 	if err != nil {
 		b.reject(from, "channel", err)
@@ -78,20 +73,9 @@ func (b *Bridge) validateChan(channel, from string, data []byte) p2p.Verdict {
 	return p2p.Accept
 }
 
-func decodeChan(data []byte) (chanEnvelope, protocol.MsgFrame, error) {
-	var env chanEnvelope
-	var f protocol.MsgFrame
-	if err := json.Unmarshal(data, &env); err != nil {
-		return env, f, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if err := json.Unmarshal(env.Frame, &f); err != nil || f.Type != protocol.TypeMsg {
-		return env, f, fmt.Errorf("%w: frame is not a MSG", ErrMalformed)
-	}
-	return env, f, nil
-}
-
-// readChannel delivers one channel's messages from other nodes, each
-// exactly once and in its origin's order.
+// readChannel delivers one channel's records from other nodes: messages
+// exactly once and in their origin's order, ephemeral records as they
+// come.
 func (b *Bridge) readChannel(name string, c *carried) {
 	for {
 		msg, err := c.sub.Next(b.ctx)
@@ -101,14 +85,21 @@ func (b *Bridge) readChannel(name string, c *carried) {
 		if msg.Local || msg.From == b.host.ID() {
 			continue // delivered locally when it was sent
 		}
-		env, f, err := decodeChan(msg.Data)
-		if err != nil || f.To != name {
-			continue
+		r, err := decodeChan(name, msg.Data)
+		if err != nil {
+			continue // the validator refused it
 		}
-		f.Replay = false
-		b.mu.Lock()
-		b.order(name, c, msg.From, env.Epoch, env.Seq, inbound{frame: f, raw: env.Frame})
-		b.mu.Unlock()
+		switch r.Kind {
+		case kindTyping:
+			b.srv.DeliverTyping(name, r.Author.record())
+		case kindFloor:
+			b.srv.DeliverFloor(r.Author.record(), name, r.floor.MsgID, r.floor.StartedAt)
+		default:
+			r.msg.Replay = false
+			b.mu.Lock()
+			b.order(name, c, msg.From, r.Epoch, r.Seq, inbound{frame: r.msg, raw: r.Frame})
+			b.mu.Unlock()
+		}
 	}
 }
 

@@ -20,8 +20,8 @@ func (b *Bridge) publishLoop() {
 		var order []string
 		for _, ev := range evs {
 			switch ev.Kind {
-			case node.EventChannelMsg:
-				b.publishMsg(ev)
+			case node.EventChannelMsg, node.EventTyping, node.EventFloorClaim:
+				b.publishChan(ev)
 			case node.EventChannelCreated, node.EventInvite:
 				b.publishChannel(ev.Channel)
 			default:
@@ -37,11 +37,12 @@ func (b *Bridge) publishLoop() {
 	}
 }
 
-// publishMsg sends a local channel message on the channel's topic, or
-// hands it to the channel's carrier wait (route.go) when one is under way
-// or needed, so it never overtakes an earlier message of its channel and
-// never holds up the other channels. Runs on the publisher goroutine.
-func (b *Bridge) publishMsg(ev node.Event) {
+// publishChan sends a local channel record (a message, or a TYPING or
+// granted floor claim) on the channel's topic, or hands it to the
+// channel's carrier wait (route.go) when one is under way or needed, so it
+// never overtakes an earlier record of its channel and never holds up the
+// other channels. Runs on the publisher goroutine.
+func (b *Bridge) publishChan(ev node.Event) {
 	b.mu.Lock()
 	c := b.channels[ev.Channel]
 	if c != nil && c.holding {
@@ -62,16 +63,31 @@ func (b *Bridge) publishMsg(ev node.Event) {
 	}
 }
 
-// send publishes one message on c's topic. A message takes the channel's
+// recordKind is the channel record kind of a local channel event.
+func recordKind(k node.EventKind) string {
+	switch k {
+	case node.EventTyping:
+		return kindTyping
+	case node.EventFloorClaim:
+		return kindFloor
+	}
+	return ""
+}
+
+// send publishes one record on c's topic. A message takes the channel's
 // next sequence number only when it is published, so a receiver never
-// waits ReorderWait for a number that was never sent. Only the goroutine
-// that owns c's publishing (the publisher, or c's carrier wait while
-// c.holding) calls it.
+// waits ReorderWait for a number that was never sent; an ephemeral record
+// takes none. Only the goroutine that owns c's publishing (the publisher,
+// or c's carrier wait while c.holding) calls it.
 func (b *Bridge) send(ev node.Event, c *carried) {
-	b.mu.Lock()
-	seq := c.outSeq + 1
-	b.mu.Unlock()
-	data, err := marshal(chanEnvelope{Epoch: b.epoch, Seq: seq, Author: toWire(ev.Agent, nil), Frame: ev.Frame})
+	kind := recordKind(ev.Kind)
+	var seq uint64
+	if kind == "" {
+		b.mu.Lock()
+		seq = c.outSeq + 1
+		b.mu.Unlock()
+	}
+	data, err := marshal(chanEnvelope{Kind: kind, Epoch: b.epoch, Seq: seq, Author: toWire(ev.Agent, nil), Frame: ev.Frame})
 	if err != nil {
 		b.log.Error("encode channel envelope", "err", err)
 		return
@@ -79,12 +95,14 @@ func (b *Bridge) send(ev node.Event, c *carried) {
 	if err := c.topic.Publish(b.pubCtx, data); err != nil {
 		if b.pubCtx.Err() == nil {
 			b.count(func(s *Stats) { s.Lost++ })
-			b.log.Warn("publish channel message", "channel", ev.Channel, "err", err)
+			b.log.Warn("publish channel record", "channel", ev.Channel, "kind", kind, "err", err)
 		}
 		return
 	}
 	b.mu.Lock()
-	c.outSeq = seq
+	if kind == "" {
+		c.outSeq = seq
+	}
 	c.unrouted = false
 	b.stats.Published++
 	b.mu.Unlock()

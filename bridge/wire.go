@@ -14,6 +14,7 @@ const (
 	protoDirect   = "/agentchat/dm/1"
 	protoHistory  = "/agentchat/history/1"
 	protoSnapshot = "/agentchat/roster/1"
+	protoVerify   = "/agentchat/verify/1"
 )
 
 func chanTopic(name string) string { return chanPrefix + name }
@@ -41,15 +42,25 @@ func (a agentWire) record() node.AgentRecord {
 		StatusText: a.StatusText, Proof: a.Proof}
 }
 
-// chanEnvelope is one channel message on a channel topic. Seq counts this
-// origin's messages on this channel within Epoch (one boot of the origin),
-// so receivers restore the origin's order and drop replays.
+// chanEnvelope is one record on a channel topic: a channel message (Kind
+// "") or an ephemeral record (kindTyping, kindFloor), each with the frame
+// local members got. Seq counts this origin's messages on this channel
+// within Epoch (one boot of the origin), so receivers restore the origin's
+// order and drop replays; ephemeral records take no number (Seq 0), are
+// delivered as they come and never enter history.
 type chanEnvelope struct {
+	Kind   string          `json:"k,omitempty"`
 	Epoch  int64           `json:"e"`
 	Seq    uint64          `json:"s"`
 	Author agentWire       `json:"a"`
 	Frame  json.RawMessage `json:"f"`
 }
+
+// Channel record kinds besides messages.
+const (
+	kindTyping = "typing" // Frame: the author's TYPING
+	kindFloor  = "floor"  // Frame: the FLOOR_CLAIMED of a claim the origin granted the author
+)
 
 // Roster envelope kinds.
 const (

@@ -39,6 +39,11 @@ const (
 	EventChannelMsg
 	EventChannelCreated
 	EventInvite
+	// EventTyping and EventFloorClaim carry a TYPING or a granted
+	// RESPONDING_TO claim (Frame: the TYPING or FLOOR_CLAIMED frame local
+	// members got). They are ephemeral: not numbered, never in history.
+	EventTyping
+	EventFloorClaim
 )
 
 // Event is one local change the mesh should learn about. Frame, when set,
@@ -72,6 +77,14 @@ type Federation interface {
 	// the node that holds its proposal, and returns the frames for the
 	// agent. ErrNoRoute: that node is not reachable.
 	Forward(ctx context.Context, from AgentRecord, node string, frame []byte) ([][]byte, error)
+	// AskVerify delivers a local agent's VERIFY_REQUEST to the node hosting
+	// its target (HandleVerifyAsk there). ErrNoRoute: no node hosts the
+	// target; ErrNoPubkey: the target has no key; any other error: the
+	// hosting node could not take it.
+	AskVerify(ctx context.Context, from AgentRecord, ask VerifyAsk) error
+	// AnswerVerify returns a local target's VERIFY_RESPONSE to the node of
+	// the requester (HandleVerifyAnswer there) and reports its verdict.
+	AnswerVerify(ctx context.Context, node string, target AgentRecord, ans VerifyAnswer) (VerifyVerdict, error)
 }
 
 // Noop is the Federation of a node that is alone: nothing leaves it and no
@@ -91,3 +104,11 @@ func (Noop) Forward(context.Context, AgentRecord, string, []byte) ([][]byte, err
 
 // SendDirect reports that no other node exists.
 func (Noop) SendDirect(context.Context, AgentRecord, string, []byte) error { return ErrNoRoute }
+
+// AskVerify reports that no other node exists.
+func (Noop) AskVerify(context.Context, AgentRecord, VerifyAsk) error { return ErrNoRoute }
+
+// AnswerVerify reports that no other node exists.
+func (Noop) AnswerVerify(context.Context, string, AgentRecord, VerifyAnswer) (VerifyVerdict, error) {
+	return "", ErrNoRoute
+}

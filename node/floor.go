@@ -11,13 +11,25 @@ type floorKey struct{ channel, msgID string }
 
 // floor is an advisory claim; it never blocks a MSG.
 type floor struct {
-	holder     string // agent ID
+	holder     string // agent ID, local or on another node
 	holderName string
 	startedAt  float64
 	expires    time.Time
 }
 
-// handleRespondingTo implements RESPONDING_TO floor control (§9.5).
+// beats reports whether a claim started at startedAt by holder takes the
+// floor from cur (nil: nobody holds it): the earlier started_at wins, then
+// the lexicographically lower holder ID (§9.5). The order is total, since
+// an ID has one holder mesh-wide, so every node that has seen the same
+// claims holds the same one, whatever order they arrived in.
+func beats(startedAt float64, holder string, cur *floor) bool {
+	return cur == nil || cur.startedAt > startedAt || (cur.startedAt == startedAt && cur.holder > holder)
+}
+
+// handleRespondingTo implements RESPONDING_TO floor control (§9.5). A
+// granted claim is provisional until the mesh has seen it: it is published
+// for the other nodes, and an earlier claim from one of them takes the
+// floor back (DeliverFloor).
 func (s *Server) handleRespondingTo(c *conn, a *agent, m *protocol.RespondingTo) {
 	key := floorKey{m.Channel, m.MsgID}
 	s.mu.Lock()
@@ -27,34 +39,60 @@ func (s *Server) handleRespondingTo(c *conn, a *agent, m *protocol.RespondingTo)
 		return
 	}
 	cur := s.floors[key]
-	granted := cur == nil || cur.startedAt > m.StartedAt ||
-		(cur.startedAt == m.StartedAt && cur.holder > a.id)
-	if !granted {
+	if !beats(m.StartedAt, a.id, cur) {
 		s.mu.Unlock()
-		c.sendFrame(&protocol.Yield{Type: protocol.TypeYield, TS: nowMS(), MsgID: m.MsgID, Channel: m.Channel,
-			Holder: "@" + cur.holder, HolderStartedAt: cur.startedAt, Reason: "Another agent claimed first"})
+		c.sendFrame(yieldFrame(key, cur.holder, cur.startedAt, "Another agent claimed first"))
 		return
 	}
-	s.floors[key] = &floor{holder: a.id, holderName: a.name, startedAt: m.StartedAt, expires: time.Now().Add(s.cfg.FloorTTL)}
-	var previous *conn
-	if cur != nil {
-		previous = s.agents[cur.holder]
-	}
-	b, err := protocol.Encode(&protocol.FloorClaimed{Type: protocol.TypeFloorClaimed, TS: nowMS(), MsgID: m.MsgID,
-		Channel: m.Channel, Holder: a.at(), HolderName: a.name, StartedAt: m.StartedAt})
-	if err == nil {
-		ch.mu.Lock()
-		ch.broadcast(b, c)
-		ch.mu.Unlock()
-	}
+	rec := a.record()
+	b := s.grantLocked(ch, key, rec, m.StartedAt, c)
+	previous := s.previousLocked(cur)
 	s.mu.Unlock()
 	if previous != nil {
-		previous.sendFrame(&protocol.Yield{Type: protocol.TypeYield, TS: nowMS(), MsgID: m.MsgID, Channel: m.Channel,
-			Holder: a.at(), HolderStartedAt: m.StartedAt, Reason: "Earlier started_at timestamp"})
+		previous.sendFrame(yieldFrame(key, a.id, m.StartedAt, "Earlier started_at timestamp"))
+	}
+	if b != nil {
+		s.fed.Publish(Event{Kind: EventFloorClaim, Agent: rec, Channel: m.Channel, Frame: b})
 	}
 }
 
-// releaseFloors drops id's claims in a channel it just posted to.
+// grantLocked gives holder the floor and sends FLOOR_CLAIMED to the
+// channel's local members but skip. It returns the frame (nil if it could
+// not be encoded). Caller holds s.mu.
+func (s *Server) grantLocked(ch *channel, key floorKey, holder AgentRecord, startedAt float64, skip *conn) []byte {
+	s.floors[key] = &floor{holder: holder.ID, holderName: holder.Name, startedAt: startedAt, expires: time.Now().Add(s.cfg.FloorTTL)}
+	b, err := floorFrame(key, holder.ID, holder.Name, startedAt)
+	if err != nil {
+		return nil
+	}
+	ch.mu.Lock()
+	ch.broadcast(b, skip)
+	ch.mu.Unlock()
+	return b
+}
+
+// previousLocked returns the connection of a displaced holder if it is
+// local: a holder on another node hears of it from its own node. Caller
+// holds s.mu.
+func (s *Server) previousLocked(cur *floor) *conn {
+	if cur == nil {
+		return nil
+	}
+	return s.agents[cur.holder]
+}
+
+func floorFrame(key floorKey, holder, name string, startedAt float64) ([]byte, error) {
+	return protocol.Encode(&protocol.FloorClaimed{Type: protocol.TypeFloorClaimed, TS: nowMS(), MsgID: key.msgID,
+		Channel: key.channel, Holder: "@" + holder, HolderName: name, StartedAt: startedAt})
+}
+
+func yieldFrame(key floorKey, holder string, startedAt float64, reason string) *protocol.Yield {
+	return &protocol.Yield{Type: protocol.TypeYield, TS: nowMS(), MsgID: key.msgID, Channel: key.channel,
+		Holder: "@" + holder, HolderStartedAt: startedAt, Reason: reason}
+}
+
+// releaseFloors drops id's claims in a channel it just posted to, here or
+// on another node.
 func (s *Server) releaseFloors(id, channel string) {
 	s.mu.RLock()
 	none := len(s.floors) == 0

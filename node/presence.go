@@ -83,21 +83,38 @@ func (s *Server) handleSetNick(c *conn, a *agent, m *protocol.SetNick, now time.
 	return nil
 }
 
-// handleTyping relays TYPING to the other members (§9.6); nothing is
-// answered, whatever happens.
+// handleTyping relays TYPING to the other members (§9.6), on this node and
+// on the others; nothing is answered, whatever happens.
 func (s *Server) handleTyping(c *conn, a *agent, m *protocol.Typing) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	ch := s.channels[m.Channel]
+	if b := s.typingLocked(m.Channel, a.record(), c); b != nil {
+		s.fed.Publish(Event{Kind: EventTyping, Agent: a.record(), Channel: m.Channel, Frame: b})
+	}
+}
+
+// DeliverTyping relays a TYPING of from, an agent of another node, to
+// the channel's local members.
+func (s *Server) DeliverTyping(channel string, from AgentRecord) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	s.typingLocked(channel, from, nil)
+}
+
+// typingLocked sends from's TYPING to the members of channel but skip and
+// returns the frame; nil if the channel does not exist. Caller holds s.mu.
+func (s *Server) typingLocked(channel string, from AgentRecord, skip *conn) []byte {
+	ch := s.channels[channel]
 	if ch == nil {
-		return
+		return nil
 	}
 	b, err := protocol.Encode(&protocol.TypingFrame{Type: protocol.TypeTyping, TS: nowMS(),
-		From: a.at(), FromName: a.name, Channel: m.Channel})
+		From: "@" + from.ID, FromName: from.Name, Channel: channel})
 	if err != nil {
-		return
+		return nil
 	}
 	ch.mu.Lock()
-	ch.broadcast(b, c)
+	ch.broadcast(b, skip)
 	ch.mu.Unlock()
+	return b
 }

@@ -203,6 +203,7 @@ func (s *Server) removeRemoteLocked(id string) {
 		return
 	}
 	delete(s.remotes, id)
+	s.dropFloorsLocked(id)
 	for ch := range r.channels {
 		ch.mu.Lock()
 		ch.announce(s.cfg.PresenceLimit, &protocol.AgentLeft{Type: protocol.TypeAgentLeft, TS: nowMS(), Channel: ch.name, Agent: "@" + id}, nil)
@@ -275,8 +276,9 @@ func (s *Server) LocalAgents() []RemoteAgent {
 }
 
 // DeliverChannel hands a channel message from another node to local
-// members and the replay buffer. An unknown channel is created (public):
-// channels are mesh-wide.
+// members and the replay buffer, and releases its author's floor claims in
+// the channel as a local message does. An unknown channel is created
+// (public): channels are mesh-wide.
 func (s *Server) DeliverChannel(name string, f protocol.MsgFrame, b []byte) {
 	s.mu.Lock()
 	ch := s.channels[name]
@@ -284,6 +286,9 @@ func (s *Server) DeliverChannel(name string, f protocol.MsgFrame, b []byte) {
 		ch = s.addChannel(name, false, false)
 	}
 	s.mu.Unlock()
+	if len(f.From) > 1 { // released before members see the message, so a claim they send next finds it so
+		s.releaseFloors(f.From[1:], name)
+	}
 	ch.mu.Lock()
 	ch.buf.push(f)
 	ch.broadcast(b, nil)

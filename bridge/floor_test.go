@@ -1,0 +1,215 @@
+package bridge_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/agentchat/mesh/testnet"
+)
+
+func noLimits(_ int, cfg *testnet.NodeConfig) { cfg.Node.RateLimits = false }
+
+// waitChannelMesh returns once each agent has heard a message from every
+// other in channel: every node's subscription to the channel's topic then
+// reaches the others', so a record published next is not lost to a mesh
+// still forming.
+func waitChannelMesh(t *testing.T, channel string, agents ...*testnet.Agent) {
+	t.Helper()
+	ids := make([]string, len(agents))
+	for i, a := range agents {
+		ids[i] = a.ID
+	}
+	for _, a := range agents {
+		waitListed(t, a, channel, ids...)
+	}
+	for i, a := range agents {
+		probe := fmt.Sprintf("mesh probe from %s", a.Name)
+		require.NoError(t, a.Send(map[string]any{"type": "MSG", "to": channel, "content": probe}))
+		for j, other := range agents {
+			if j != i {
+				expectMsg(t, other, probe)
+			}
+		}
+	}
+}
+
+func claim(t *testing.T, a *testnet.Agent, msgID string, startedAt float64) {
+	t.Helper()
+	require.NoError(t, a.Send(map[string]any{"type": "RESPONDING_TO", "msg_id": msgID, "channel": "#general", "started_at": startedAt}))
+}
+
+// expectClaimed waits for a FLOOR_CLAIMED naming holder and checks it.
+func expectClaimed(t *testing.T, a *testnet.Agent, msgID string, holder *testnet.Agent, startedAt float64) {
+	t.Helper()
+	ctx := ctxFor(t, 20*time.Second)
+	for {
+		f, err := a.Next(ctx, "FLOOR_CLAIMED")
+		require.NoError(t, err, "%s waiting for FLOOR_CLAIMED by %s", a.Name, holder.Name)
+		if f.String("holder") != "@"+holder.ID || f.String("msg_id") != msgID {
+			continue
+		}
+		require.Equal(t, "#general", f.String("channel"))
+		require.Equal(t, holder.Name, f.String("holder_name"))
+		require.EqualValues(t, startedAt, f.Data["started_at"])
+		return
+	}
+}
+
+// expectYield waits for a YIELD and checks who holds the floor and why.
+func expectYield(t *testing.T, a *testnet.Agent, msgID string, holder *testnet.Agent, startedAt float64, reasons ...string) {
+	t.Helper()
+	f, err := a.Next(ctxFor(t, 20*time.Second), "YIELD")
+	require.NoError(t, err, "%s waiting for YIELD to %s", a.Name, holder.Name)
+	require.Equal(t, msgID, f.String("msg_id"))
+	require.Equal(t, "#general", f.String("channel"))
+	require.Equal(t, "@"+holder.ID, f.String("holder"), "%s yields to the wrong holder", a.Name)
+	require.EqualValues(t, startedAt, f.Data["holder_started_at"])
+	require.Contains(t, reasons, f.String("reason"))
+}
+
+// expectDisplaced checks what a displaced holder gets, in either order:
+// YIELD to the new holder and the new holder's FLOOR_CLAIMED.
+func expectDisplaced(t *testing.T, a *testnet.Agent, msgID string, holder *testnet.Agent, startedAt float64) {
+	t.Helper()
+	ctx := ctxFor(t, 20*time.Second)
+	var yielded, claimed bool
+	for !yielded || !claimed {
+		f, err := a.Next(ctx, "YIELD", "FLOOR_CLAIMED")
+		require.NoError(t, err, "%s waiting to yield to %s (yield %v, claimed %v)", a.Name, holder.Name, yielded, claimed)
+		require.Equal(t, msgID, f.String("msg_id"))
+		require.Equal(t, "@"+holder.ID, f.String("holder"), "%s: %s", a.Name, f.Raw)
+		if f.Type == "YIELD" {
+			require.EqualValues(t, startedAt, f.Data["holder_started_at"])
+			require.Equal(t, earlierStart, f.String("reason"))
+			yielded = true
+		} else {
+			require.EqualValues(t, startedAt, f.Data["started_at"])
+			claimed = true
+		}
+	}
+}
+
+const (
+	claimedFirst = "Another agent claimed first"
+	earlierStart = "Earlier started_at timestamp"
+)
+
+// A claim granted on one node is seen on every node and decides claims
+// made on the others by the §9.5 rule; the holder's next message in the
+// channel releases it everywhere.
+func TestFloorClaimsAcrossNodes(t *testing.T) {
+	net := startMesh(t, 3, noLimits)
+	a := connect(t, net, 0, "alice", newKey(t))
+	b := connect(t, net, 1, "bob", nil)
+	c := connect(t, net, 2, "carol", newKey(t))
+	waitChannelMesh(t, "#general", a, b, c)
+
+	claim(t, a, "1-first", 100)
+	expectClaimed(t, b, "1-first", a, 100)
+	expectClaimed(t, c, "1-first", a, 100)
+
+	claim(t, c, "1-first", 200) // later, on another node: denied there
+	expectYield(t, c, "1-first", a, 100, claimedFirst)
+
+	claim(t, b, "1-first", 50) // earlier: granted, the holder on node 0 yields
+	expectDisplaced(t, a, "1-first", b, 50)
+	expectClaimed(t, c, "1-first", b, 50)
+
+	// Bob replies: his claim is released on every node that gets the
+	// reply, so a later claim is granted.
+	require.NoError(t, b.Send(map[string]any{"type": "MSG", "to": "#general", "content": "my reply"}))
+	expectMsg(t, a, "my reply")
+	expectMsg(t, c, "my reply")
+	claim(t, c, "1-first", 300)
+	expectClaimed(t, a, "1-first", c, 300)
+	expectClaimed(t, b, "1-first", c, 300)
+}
+
+// A claim granted on node 1 is revoked when an earlier claim granted on
+// node 0 arrives: its holder gets YIELD and the members FLOOR_CLAIMED for
+// the earlier one, as when both are made on one node.
+func TestRemoteEarlierClaimRevokesLocalOne(t *testing.T) {
+	net := startMesh(t, 3, noLimits)
+	a := connect(t, net, 0, "alice", newKey(t))
+	b := connect(t, net, 1, "bob", newKey(t))
+	w := connect(t, net, 1, "watcher", nil)
+	waitChannelMesh(t, "#general", a, b, w)
+
+	claim(t, b, "2-second", 2000)
+	expectClaimed(t, a, "2-second", b, 2000) // node 0 holds bob's claim
+	expectClaimed(t, w, "2-second", b, 2000)
+	claim(t, a, "2-second", 1000)
+	expectDisplaced(t, b, "2-second", a, 1000)
+	expectClaimed(t, w, "2-second", a, 1000)
+}
+
+// Two agents on two nodes claim the same message at once: whichever node
+// decides first, the mesh ends with one holder, the lower claim (equal
+// started_at: the lower agent ID), on every node.
+func TestCompetingClaimsHaveOneHolder(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		at     [2]float64 // started_at of the agents on nodes 0 and 1
+		winner int        // -1: the lower ID
+	}{
+		{"same start", [2]float64{1000, 1000}, -1},
+		{"node 1 earlier", [2]float64{1000, 999}, 1},
+		{"node 0 earlier", [2]float64{999, 1000}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			net := startMesh(t, 3, noLimits)
+			agents := []*testnet.Agent{connect(t, net, 0, "alice", newKey(t)), connect(t, net, 1, "bob", newKey(t))}
+			w := connect(t, net, 2, "watcher", nil)
+			waitChannelMesh(t, "#general", agents[0], agents[1], w)
+			win := tc.winner
+			if win < 0 {
+				win = 0
+				if agents[1].ID < agents[0].ID {
+					win = 1
+				}
+			}
+			winner, loser := agents[win], agents[1-win]
+
+			claim(t, agents[0], "3-race", tc.at[0])
+			claim(t, agents[1], "3-race", tc.at[1])
+
+			expectClaimed(t, w, "3-race", winner, tc.at[win])
+			expectYield(t, loser, "3-race", winner, tc.at[win], claimedFirst, earlierStart)
+			// Every node now holds the winner's claim: a later one is
+			// denied on each, naming the winner.
+			for _, a := range []*testnet.Agent{winner, loser, w} {
+				claim(t, a, "3-race", 5000)
+				expectYield(t, a, "3-race", winner, tc.at[win], claimedFirst)
+			}
+		})
+	}
+}
+
+// TYPING reaches the channel's members on every node, through a node in
+// between, and takes no place in the channel's message order.
+func TestTypingAcrossNodes(t *testing.T) {
+	net := startWired(t, 3, testnet.Line, noLimits)
+	a := connect(t, net, 0, "alice", newKey(t))
+	b := connect(t, net, 1, "bob", nil)
+	c := connect(t, net, 2, "carol", nil)
+	waitChannelMesh(t, "#general", a, b, c)
+
+	require.NoError(t, a.Send(map[string]any{"type": "TYPING", "channel": "#general"}))
+	for _, other := range []*testnet.Agent{b, c} {
+		f, err := other.Next(ctxFor(t, 20*time.Second), "TYPING")
+		require.NoError(t, err)
+		require.Equal(t, "@"+a.ID, f.String("from"))
+		require.Equal(t, "alice", f.String("from_name"))
+		require.Equal(t, "#general", f.String("channel"))
+	}
+	// The next message is delivered in sequence: the TYPING used no
+	// number, so no node waits for one or counts a loss.
+	require.NoError(t, a.Send(map[string]any{"type": "MSG", "to": "#general", "content": "after typing"}))
+	expectMsg(t, c, "after typing")
+	for i, n := range net.Nodes {
+		require.Zero(t, n.Bridge.Stats().Lost, "node %d", i)
+	}
+}
