@@ -49,6 +49,19 @@ func (ch *channel) announce(limit int, frame any, skip *conn) {
 	}
 }
 
+// relay encodes frame and queues it to every member except skip, taking
+// ch.mu; it returns the encoded frame, nil if it could not be encoded.
+func (ch *channel) relay(frame any, skip *conn) []byte {
+	b, err := protocol.Encode(frame)
+	if err != nil {
+		return nil
+	}
+	ch.mu.Lock()
+	ch.broadcast(b, skip)
+	ch.mu.Unlock()
+	return b
+}
+
 // broadcast queues b to every member except skip; caller holds ch.mu, so
 // every member sees the channel's frames in one order.
 func (ch *channel) broadcast(b []byte, skip *conn) {

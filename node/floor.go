@@ -61,14 +61,7 @@ func (s *Server) handleRespondingTo(c *conn, a *agent, m *protocol.RespondingTo)
 // not be encoded). Caller holds s.mu.
 func (s *Server) grantLocked(ch *channel, key floorKey, holder AgentRecord, startedAt float64, skip *conn) []byte {
 	s.floors[key] = &floor{holder: holder.ID, holderName: holder.Name, startedAt: startedAt, expires: time.Now().Add(s.cfg.FloorTTL)}
-	b, err := floorFrame(key, holder.ID, holder.Name, startedAt)
-	if err != nil {
-		return nil
-	}
-	ch.mu.Lock()
-	ch.broadcast(b, skip)
-	ch.mu.Unlock()
-	return b
+	return ch.relay(floorFrame(key, holder.ID, holder.Name, startedAt), skip)
 }
 
 // previousLocked returns the connection of a displaced holder if it is
@@ -81,9 +74,9 @@ func (s *Server) previousLocked(cur *floor) *conn {
 	return s.agents[cur.holder]
 }
 
-func floorFrame(key floorKey, holder, name string, startedAt float64) ([]byte, error) {
-	return protocol.Encode(&protocol.FloorClaimed{Type: protocol.TypeFloorClaimed, TS: nowMS(), MsgID: key.msgID,
-		Channel: key.channel, Holder: "@" + holder, HolderName: name, StartedAt: startedAt})
+func floorFrame(key floorKey, holder, name string, startedAt float64) *protocol.FloorClaimed {
+	return &protocol.FloorClaimed{Type: protocol.TypeFloorClaimed, TS: nowMS(), MsgID: key.msgID,
+		Channel: key.channel, Holder: "@" + holder, HolderName: name, StartedAt: startedAt}
 }
 
 func yieldFrame(key floorKey, holder string, startedAt float64, reason string) *protocol.Yield {

@@ -1,5 +1,7 @@
 package node
 
+import "github.com/agentchat/mesh/protocol"
+
 // Floor claims on the mesh. A node grants a claim by the §9.5 rule against
 // the claims it knows and publishes it (EventFloorClaim); every other node
 // applies the same rule to it here. Since the rule is a total order
@@ -50,7 +52,7 @@ func (s *Server) reassertLocked(key floorKey, cur *floor, holder string, started
 	if c == nil {
 		return nil
 	}
-	b, err := floorFrame(key, cur.holder, cur.holderName, cur.startedAt)
+	b, err := protocol.Encode(floorFrame(key, cur.holder, cur.holderName, cur.startedAt))
 	if err != nil {
 		return nil
 	}

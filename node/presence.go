@@ -108,13 +108,6 @@ func (s *Server) typingLocked(channel string, from AgentRecord, skip *conn) []by
 	if ch == nil {
 		return nil
 	}
-	b, err := protocol.Encode(&protocol.TypingFrame{Type: protocol.TypeTyping, TS: nowMS(),
-		From: "@" + from.ID, FromName: from.Name, Channel: channel})
-	if err != nil {
-		return nil
-	}
-	ch.mu.Lock()
-	ch.broadcast(b, skip)
-	ch.mu.Unlock()
-	return b
+	return ch.relay(&protocol.TypingFrame{Type: protocol.TypeTyping, TS: nowMS(),
+		From: "@" + from.ID, FromName: from.Name, Channel: channel}, skip)
 }
