@@ -45,7 +45,7 @@ func decodeChan(name string, data []byte) (chanRecord, error) {
 	case kindFloor:
 		f := &r.floor
 		if err := json.Unmarshal(r.Frame, f); err != nil || f.Type != protocol.TypeFloorClaimed || f.Channel != name ||
-			f.MsgID == "" || f.StartedAt == 0 {
+			f.MsgID == "" || f.StartedAt == 0 || f.TS <= 0 {
 			return r, fmt.Errorf("%w: frame is not a FLOOR_CLAIMED in %s", ErrMalformed, name)
 		}
 		if f.Holder != author {

@@ -126,6 +126,54 @@ func TestFloorClaimsAcrossNodes(t *testing.T) {
 	claim(t, c, "1-first", 300)
 	expectClaimed(t, a, "1-first", c, 300)
 	expectClaimed(t, b, "1-first", c, 300)
+
+	// Carol leaves: her claim goes with her on every node.
+	require.NoError(t, c.Close())
+	for _, other := range []*testnet.Agent{a, b} {
+		expectLeft(t, other, c)
+	}
+	claim(t, a, "1-first", 400)
+	expectClaimed(t, b, "1-first", a, 400)
+}
+
+func expectLeft(t *testing.T, a, gone *testnet.Agent) {
+	t.Helper()
+	ctx := ctxFor(t, 20*time.Second)
+	for {
+		f, err := a.Next(ctx, "AGENT_LEFT")
+		require.NoError(t, err, "%s waiting for %s to leave", a.Name, gone.Name)
+		if f.String("agent") == "@"+gone.ID {
+			return
+		}
+	}
+}
+
+// A claim ends FloorTTL after its grant on every node: once its holder's
+// node lets a later claim in, the node it came from does too.
+func TestFloorClaimExpiresOnEveryNode(t *testing.T) {
+	net := startMesh(t, 2, func(_ int, cfg *testnet.NodeConfig) {
+		cfg.Node.RateLimits = false
+		cfg.Node.FloorTTL = time.Second
+	})
+	a := connect(t, net, 0, "alice", newKey(t))
+	b := connect(t, net, 1, "bob", nil)
+	waitChannelMesh(t, "#general", a, b)
+
+	claim(t, a, "4-ttl", 100)
+	expectClaimed(t, b, "4-ttl", a, 100)
+	deadline := time.Now().Add(20 * time.Second)
+	for granted := false; !granted; {
+		claim(t, b, "4-ttl", 500)
+		require.NoError(t, b.Send(map[string]any{"type": "PING"})) // answered after the claim is decided
+		f := nextFrame(t, b, "YIELD", "PONG")
+		if granted = f.Type == "PONG"; !granted {
+			require.Equal(t, "@"+a.ID, f.String("holder"))
+			nextFrame(t, b, "PONG")
+			require.True(t, time.Now().Before(deadline), "alice's claim never expired on node 1")
+			time.Sleep(50 * time.Millisecond) // polling the node's clock, not waiting for an event
+		}
+	}
+	expectClaimed(t, a, "4-ttl", b, 500)
 }
 
 // A claim granted on node 1 is revoked when an earlier claim granted on

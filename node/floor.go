@@ -14,6 +14,7 @@ type floor struct {
 	holder     string // agent ID, local or on another node
 	holderName string
 	startedAt  float64
+	granted    int64 // ms on the granting node's clock: its FLOOR_CLAIMED ts
 	expires    time.Time
 }
 
@@ -24,6 +25,18 @@ type floor struct {
 // claims holds the same one, whatever order they arrived in.
 func beats(startedAt float64, holder string, cur *floor) bool {
 	return cur == nil || cur.startedAt > startedAt || (cur.startedAt == startedAt && cur.holder > holder)
+}
+
+// liveFloorLocked returns the claim on key, nil if there is none or it
+// has expired: a claim past its time no longer counts, whenever the sweep
+// comes. Caller holds s.mu.
+func (s *Server) liveFloorLocked(key floorKey) *floor {
+	f := s.floors[key]
+	if f != nil && time.Now().After(f.expires) {
+		delete(s.floors, key)
+		return nil
+	}
+	return f
 }
 
 // handleRespondingTo implements RESPONDING_TO floor control (§9.5). A
@@ -38,14 +51,14 @@ func (s *Server) handleRespondingTo(c *conn, a *agent, m *protocol.RespondingTo)
 		s.mu.Unlock()
 		return
 	}
-	cur := s.floors[key]
+	cur := s.liveFloorLocked(key)
 	if !beats(m.StartedAt, a.id, cur) {
 		s.mu.Unlock()
 		c.sendFrame(yieldFrame(key, cur.holder, cur.startedAt, "Another agent claimed first"))
 		return
 	}
 	rec := a.record()
-	b := s.grantLocked(ch, key, rec, m.StartedAt, c)
+	b := s.grantLocked(ch, key, rec, m.StartedAt, nowMS(), c)
 	previous := s.previousLocked(cur)
 	s.mu.Unlock()
 	if previous != nil {
@@ -56,12 +69,26 @@ func (s *Server) handleRespondingTo(c *conn, a *agent, m *protocol.RespondingTo)
 	}
 }
 
-// grantLocked gives holder the floor and sends FLOOR_CLAIMED to the
-// channel's local members but skip. It returns the frame (nil if it could
-// not be encoded). Caller holds s.mu.
-func (s *Server) grantLocked(ch *channel, key floorKey, holder AgentRecord, startedAt float64, skip *conn) []byte {
-	s.floors[key] = &floor{holder: holder.ID, holderName: holder.Name, startedAt: startedAt, expires: time.Now().Add(s.cfg.FloorTTL)}
-	return ch.relay(floorFrame(key, holder.ID, holder.Name, startedAt), skip)
+// grantLocked gives holder the floor, as its node granted it at granted,
+// and sends FLOOR_CLAIMED to the channel's local members but skip. It
+// returns the frame (nil if it could not be encoded). Caller holds s.mu.
+func (s *Server) grantLocked(ch *channel, key floorKey, holder AgentRecord, startedAt float64, granted int64, skip *conn) []byte {
+	s.floors[key] = &floor{holder: holder.ID, holderName: holder.Name, startedAt: startedAt, granted: granted,
+		expires: s.floorExpiry(granted)}
+	return ch.relay(floorFrame(key, holder.ID, holder.Name, startedAt, granted), skip)
+}
+
+// floorExpiry returns when a claim granted at granted (ms) ends: FloorTTL
+// after the grant, so every node ends it together however late it heard
+// of it (as far as the nodes' clocks agree), and a claim made after it
+// ended on one node is not ignored by another still holding the old one.
+// A grant time ahead of this node's clock counts as now.
+func (s *Server) floorExpiry(granted int64) time.Time {
+	at := time.UnixMilli(granted)
+	if now := time.Now(); at.After(now) {
+		at = now
+	}
+	return at.Add(s.cfg.FloorTTL)
 }
 
 // previousLocked returns the connection of a displaced holder if it is
@@ -74,8 +101,8 @@ func (s *Server) previousLocked(cur *floor) *conn {
 	return s.agents[cur.holder]
 }
 
-func floorFrame(key floorKey, holder, name string, startedAt float64) *protocol.FloorClaimed {
-	return &protocol.FloorClaimed{Type: protocol.TypeFloorClaimed, TS: nowMS(), MsgID: key.msgID,
+func floorFrame(key floorKey, holder, name string, startedAt float64, granted int64) *protocol.FloorClaimed {
+	return &protocol.FloorClaimed{Type: protocol.TypeFloorClaimed, TS: granted, MsgID: key.msgID,
 		Channel: key.channel, Holder: "@" + holder, HolderName: name, StartedAt: startedAt}
 }
 

@@ -1,6 +1,10 @@
 package node
 
-import "github.com/agentchat/mesh/protocol"
+import (
+	"time"
+
+	"github.com/agentchat/mesh/protocol"
+)
 
 // Floor claims on the mesh. A node grants a claim by the §9.5 rule against
 // the claims it knows and publishes it (EventFloorClaim); every other node
@@ -13,18 +17,19 @@ import "github.com/agentchat/mesh/protocol"
 // later) learns the winner too.
 
 // DeliverFloor applies a claim that holder, an agent of another node, was
-// granted there. A better claim than the current one takes the floor:
-// FLOOR_CLAIMED to every local member, YIELD to a local holder it
-// displaces. Another claim changes nothing here.
-func (s *Server) DeliverFloor(holder AgentRecord, channel, msgID string, startedAt float64) {
+// granted there at granted (ms, the FLOOR_CLAIMED ts). A better claim than
+// the current one takes the floor: FLOOR_CLAIMED to every local member,
+// YIELD to a local holder it displaces. Another claim, or one that has
+// expired already, changes nothing here.
+func (s *Server) DeliverFloor(holder AgentRecord, channel, msgID string, startedAt float64, granted int64) {
 	key := floorKey{channel, msgID}
 	s.mu.Lock()
 	ch := s.channels[channel]
-	if ch == nil {
+	if ch == nil || !s.floorExpiry(granted).After(time.Now()) {
 		s.mu.Unlock()
 		return
 	}
-	cur := s.floors[key]
+	cur := s.liveFloorLocked(key)
 	if !beats(startedAt, holder.ID, cur) {
 		again := s.reassertLocked(key, cur, holder.ID, startedAt)
 		s.mu.Unlock()
@@ -33,7 +38,7 @@ func (s *Server) DeliverFloor(holder AgentRecord, channel, msgID string, started
 		}
 		return
 	}
-	s.grantLocked(ch, key, holder, startedAt, nil)
+	s.grantLocked(ch, key, holder, startedAt, granted, nil)
 	previous := s.previousLocked(cur)
 	s.mu.Unlock()
 	if previous != nil {
@@ -52,7 +57,7 @@ func (s *Server) reassertLocked(key floorKey, cur *floor, holder string, started
 	if c == nil {
 		return nil
 	}
-	b, err := protocol.Encode(floorFrame(key, cur.holder, cur.holderName, cur.startedAt))
+	b, err := protocol.Encode(floorFrame(key, cur.holder, cur.holderName, cur.startedAt, cur.granted))
 	if err != nil {
 		return nil
 	}
