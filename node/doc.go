@@ -13,7 +13,8 @@
 // does the handshake), size-checked, decoded and validated (package protocol), rate limited and
 // authorised here, fanned out to local members and the channel buffer, and
 // handed to the Federation for other nodes; frames from other nodes come back
-// through Server.Deliver methods and reach local agents the same way.
+// through Server.Deliver methods and reach local agents the same way
+// (floor claims: floor_mesh.go; peer verification: verify_mesh.go).
 //
 // Outbound, a frame is encoded once and queued to each receiver (writer.go);
 // one flusher goroutine per node writes every plain-TCP agent's queue with
