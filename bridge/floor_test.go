@@ -196,43 +196,56 @@ func TestRemoteEarlierClaimRevokesLocalOne(t *testing.T) {
 
 // Two agents on two nodes claim the same message at once: whichever node
 // decides first, the mesh ends with one holder, the lower claim (equal
-// started_at: the lower agent ID), on every node.
+// started_at: the lower agent ID), on every node. In the line the two
+// are at the ends and the watcher's node between relays both claims.
 func TestCompetingClaimsHaveOneHolder(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		at     [2]float64 // started_at of the agents on nodes 0 and 1
-		winner int        // -1: the lower ID
-	}{
-		{"same start", [2]float64{1000, 1000}, -1},
-		{"node 1 earlier", [2]float64{1000, 999}, 1},
-		{"node 0 earlier", [2]float64{999, 1000}, 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			net := startMesh(t, 3, noLimits)
-			agents := []*testnet.Agent{connect(t, net, 0, "alice", newKey(t)), connect(t, net, 1, "bob", newKey(t))}
-			w := connect(t, net, 2, "watcher", nil)
-			waitChannelMesh(t, "#general", agents[0], agents[1], w)
-			win := tc.winner
-			if win < 0 {
-				win = 0
-				if agents[1].ID < agents[0].ID {
-					win = 1
-				}
-			}
-			winner, loser := agents[win], agents[1-win]
+	for _, topo := range []struct {
+		topo testnet.Topology
+		on   [3]int // the nodes of the two claimants and the watcher
+	}{{testnet.Full, [3]int{0, 1, 2}}, {testnet.Line, [3]int{0, 2, 1}}} {
+		for _, tc := range []struct {
+			name   string
+			at     [2]float64 // started_at of the two claimants
+			winner int        // -1: the lower ID
+		}{
+			{"same start", [2]float64{1000, 1000}, -1},
+			{"second earlier", [2]float64{1000, 999}, 1},
+			{"first earlier", [2]float64{999, 1000}, 0},
+		} {
+			t.Run(string(topo.topo)+"/"+tc.name, func(t *testing.T) {
+				competeForFloor(t, topo.topo, topo.on, tc.at, tc.winner)
+			})
+		}
+	}
+}
 
-			claim(t, agents[0], "3-race", tc.at[0])
-			claim(t, agents[1], "3-race", tc.at[1])
+// competeForFloor has agents on nodes on[0] and on[1] claim one message
+// with started_at at, and checks that claimant win (-1: the lower ID)
+// holds the floor on every node, the watcher's on on[2] included.
+func competeForFloor(t *testing.T, topo testnet.Topology, on [3]int, at [2]float64, win int) {
+	t.Helper()
+	net := startWired(t, 3, topo, noLimits)
+	agents := []*testnet.Agent{connect(t, net, on[0], "alice", newKey(t)), connect(t, net, on[1], "bob", newKey(t))}
+	w := connect(t, net, on[2], "watcher", nil)
+	waitChannelMesh(t, "#general", agents[0], agents[1], w)
+	if win < 0 {
+		win = 0
+		if agents[1].ID < agents[0].ID {
+			win = 1
+		}
+	}
+	winner, loser := agents[win], agents[1-win]
 
-			expectClaimed(t, w, "3-race", winner, tc.at[win])
-			expectYield(t, loser, "3-race", winner, tc.at[win], claimedFirst, earlierStart)
-			// Every node now holds the winner's claim: a later one is
-			// denied on each, naming the winner.
-			for _, a := range []*testnet.Agent{winner, loser, w} {
-				claim(t, a, "3-race", 5000)
-				expectYield(t, a, "3-race", winner, tc.at[win], claimedFirst)
-			}
-		})
+	claim(t, agents[0], "3-race", at[0])
+	claim(t, agents[1], "3-race", at[1])
+
+	expectClaimed(t, w, "3-race", winner, at[win])
+	expectYield(t, loser, "3-race", winner, at[win], claimedFirst, earlierStart)
+	// Every node now holds the winner's claim: a later one is denied on
+	// each, naming the winner.
+	for _, a := range []*testnet.Agent{winner, loser, w} {
+		claim(t, a, "3-race", 5000)
+		expectYield(t, a, "3-race", winner, at[win], claimedFirst)
 	}
 }
 

@@ -117,7 +117,7 @@ func TestVerifyAlongFirewalledLine(t *testing.T) {
 func TestVerifyAcrossNodesErrors(t *testing.T) {
 	net := startMesh(t, 2, func(_ int, cfg *testnet.NodeConfig) {
 		cfg.Node.RateLimits = false
-		cfg.Node.VerifyTimeout = time.Second
+		cfg.Node.VerifyTimeout = 3 * time.Second // long enough for the ask to be acknowledged on a loaded machine
 	})
 	a := connect(t, net, 0, "alice", nil)
 	dKey := newKey(t)
