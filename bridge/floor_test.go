@@ -194,6 +194,30 @@ func TestRemoteEarlierClaimRevokesLocalOne(t *testing.T) {
 	expectClaimed(t, w, "2-second", a, 1000)
 }
 
+// A node that joins the mesh after a claim was granted does not know it
+// and grants a worse one; the holder's node answers it with the holder's
+// claim again, and the late node's claimant yields.
+func TestLateNodeLearnsTheHolder(t *testing.T) {
+	net := startMesh(t, 2, noLimits)
+	a := connect(t, net, 0, "alice", newKey(t))
+	w := connect(t, net, 1, "watcher", nil)
+	waitChannelMesh(t, "#general", a, w)
+	claim(t, a, "5-late", 100)
+	expectClaimed(t, w, "5-late", a, 100)
+
+	late := startLateNode(t, net, 1, noLimits)
+	c, err := testnet.Dial(ctxFor(t, 10*time.Second), late.WS())
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	_, err = c.Identify(ctxFor(t, 10*time.Second), "carol", newKey(t))
+	require.NoError(t, err)
+	// Not alice: her message would release her claim. The paths to and
+	// from the late node run through the watcher's.
+	waitChannelMesh(t, "#general", w, c)
+	claim(t, c, "5-late", 500) // granted on the late node, which never saw alice's
+	expectDisplaced(t, c, "5-late", a, 100)
+}
+
 // Two agents on two nodes claim the same message at once: whichever node
 // decides first, the mesh ends with one holder, the lower claim (equal
 // started_at: the lower agent ID), on every node. In the line the two
