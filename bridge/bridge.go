@@ -138,6 +138,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.host.HandleRequest(protoSnapshot, b.handleSnapshot)
 	b.host.HandleRequest(protoMarket, b.handleMarket)
 	b.host.HandleRequest(protoVerify, b.handleVerify)
+	b.host.HandleRequest(protoCourt, b.handleCourt)
 	b.host.OnPeer(b.onPeer)
 	for _, name := range b.cfg.AlwaysServe {
 		if err := b.carry(name, false); err != nil {

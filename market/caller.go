@@ -12,11 +12,14 @@ type Caller struct {
 }
 
 // Courier delivers frames: Send to another agent (false if it is not
-// reachable), Reply to the caller. Forward sends the caller's frame to the
+// reachable), Notify a frame of the node's own (agentcourt's) to an agent
+// wherever it is on the mesh (false if it is not reachable), Reply to the
+// caller. Forward sends the caller's frame to the
 // node holding its proposal and returns that node's answers (an error when
 // that node cannot be reached).
 type Courier interface {
 	Send(id string, frame any) bool
+	Notify(id string, frame any) bool
 	Reply(frame any)
 	Forward(node string) ([][]byte, error)
 }

@@ -25,6 +25,9 @@ type Config struct {
 	// MinAge refuses COMPLETE on a proposal younger than this (anti-gaming,
 	// as the original does); 0 turns the check off.
 	MinAge time.Duration
+	// Court holds agentcourt's timers and arbiter thresholds; the zero
+	// value is PROTOCOL.md §13.1.
+	Court CourtConfig
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 	// OnReceipt, if set, is told of each receipt this node settles, after

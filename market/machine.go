@@ -17,7 +17,8 @@ import (
 // authoritative for (those its agents proposed), the skills registry, and
 // the node's view of every rating (a fold over the receipts it holds).
 //
-// Lock order: Machine.mu, then the ledger's own locks. mu is not held
+// Lock order: courtMu, then settleMu, then Machine.mu, then the ledger's
+// own locks. mu is not held
 // across the durable receipt write, which is serialised by settleMu.
 type Machine struct {
 	cfg    Config
@@ -26,17 +27,22 @@ type Machine struct {
 	skills *registry
 
 	settleMu sync.Mutex // one settlement at a time: store, then refold
+	courtMu  sync.Mutex // one court transition at a time: copy, store, swap
+	court    CourtConfig
 
 	mu        sync.Mutex // guards the fields below
 	proposals map[string]*proposal
 	remote    map[string]*remoteProposal // held elsewhere, for agents here
 	receipts  []ledger.Receipt
-	parties   map[string]bool    // the IDs (no "@") the receipts name as proposer or recipient
-	unproven  map[string]bool    // receipts stored without an inclusion proof
-	idents    *ledger.Identities // the identity records held
-	identIDs  map[string]bool    // their IDs
-	lineage   *identity.Lineage  // idents.Lineage()
-	table     *ledger.Table      // FoldLineage(receipts, lineage)
+	parties   map[string]bool       // the IDs (no "@") the receipts name as proposer or recipient
+	unproven  map[string]bool       // receipts stored without an inclusion proof
+	idents    *ledger.Identities    // the identity records held
+	identIDs  map[string]bool       // their IDs
+	lineage   *identity.Lineage     // idents.Lineage()
+	table     *ledger.Table         // FoldLineage(receipts, lineage)
+	cases     map[string]*courtCase // agentcourt cases held here, by dispute ID
+	caseOf    map[string]string     // proposal ID -> dispute ID
+	routes    map[string]string     // dispute ID -> node holding it (ObserveCase)
 }
 
 // New loads the node's receipts, folds them and restores escrows and
@@ -53,7 +59,8 @@ func New(ctx context.Context, cfg Config) (*Machine, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := &Machine{cfg: cfg, log: log.With("component", "market"), proposals: map[string]*proposal{},
-		remote: map[string]*remoteProposal{}}
+		remote: map[string]*remoteProposal{}, court: cfg.Court.withDefaults(), caseOf: map[string]string{},
+		routes: map[string]string{}}
 	receipts, err := cfg.Store.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load receipts: %w", err)
@@ -81,11 +88,18 @@ func New(ctx context.Context, cfg Config) (*Machine, error) {
 	if m.skills, err = loadRegistry(ctx, cfg.Datastore); err != nil {
 		return nil, err
 	}
+	if m.cases, err = loadCases(ctx, cfg.Datastore); err != nil {
+		return nil, err
+	}
+	for id, k := range m.cases {
+		m.caseOf[k.ProposalID] = id
+	}
 	m.log.Info("market loaded", "receipts", len(receipts), "agents", len(m.table.Ratings()))
 	return m, nil
 }
 
-// Run expires proposals past their deadline until ctx ends.
+// Run expires proposals past their deadline and moves agentcourt cases
+// past theirs until ctx ends.
 func (m *Machine) Run(ctx context.Context, c Courier) error {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -95,6 +109,7 @@ func (m *Machine) Run(ctx context.Context, c Courier) error {
 			return nil
 		case <-t.C:
 			m.expire(ctx, c)
+			m.courtTick(ctx, c)
 		}
 	}
 }
@@ -145,6 +160,11 @@ func (m *Machine) Handle(ctx context.Context, from Caller, msg protocol.Message,
 	if r := m.remoteFor(proposalOf(msg)); r != nil {
 		return m.forward(ctx, from, msg, r, c)
 	}
+	if id := disputeOf(msg); id != "" {
+		if node := m.routeFor(id); node != "" {
+			return m.forwardCase(node, id, c)
+		}
+	}
 	switch msg := msg.(type) {
 	case *protocol.SearchSkills:
 		return m.search(from, msg, c)
@@ -161,7 +181,7 @@ func (m *Machine) Handle(ctx context.Context, from Caller, msg protocol.Message,
 	case *protocol.Dispute:
 		return m.dispute(ctx, from, msg, c)
 	}
-	return errUnavailable
+	return m.handleCourt(ctx, from, msg, c)
 }
 
 // proposalOf returns the proposal an operation is about, "" for others.
@@ -174,6 +194,10 @@ func proposalOf(msg protocol.Message) string {
 	case *protocol.Complete:
 		return msg.ProposalID
 	case *protocol.Dispute:
+		return msg.ProposalID
+	case *protocol.DisputeIntent:
+		return msg.ProposalID
+	case *protocol.DisputeReveal:
 		return msg.ProposalID
 	}
 	return ""

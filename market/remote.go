@@ -117,7 +117,7 @@ func (m *Machine) forward(ctx context.Context, from Caller, msg protocol.Message
 	}
 	if refused(frames) {
 		m.releaseHeld(ctx, held, r.id)
-	} else if _, accept := msg.(*protocol.Accept); !accept {
+	} else if ends(msg) {
 		// Settled or rejected there; the receipt, if any, arrives by
 		// replication and settles the stake held here.
 		m.mu.Lock()
@@ -128,6 +128,16 @@ func (m *Machine) forward(ctx context.Context, from Caller, msg protocol.Message
 		c.Reply(json.RawMessage(f))
 	}
 	return nil
+}
+
+// ends reports whether an operation that went through ends its proposal
+// (an agentcourt filing does not: the case settles it later).
+func ends(msg protocol.Message) bool {
+	switch msg.(type) {
+	case *protocol.Reject, *protocol.Complete, *protocol.Dispute:
+		return true
+	}
+	return false
 }
 
 // holdStake reserves the recipient's stake for an ACCEPT it signed; it

@@ -62,6 +62,9 @@ func (m *Machine) settle(ctx context.Context, from Caller, id string, o ledger.O
 	case o.By != p.signed.From && o.By != "@"+p.toID():
 		m.mu.Unlock()
 		return errNotParty
+	case m.caseOpenLocked(id):
+		m.mu.Unlock()
+		return errCaseOpen
 	}
 	signed, accept, fromPub, toPub := p.signed, *p.accept, p.fromPub, p.toPub
 	// As at ACCEPT: the receipt needs settled_at >= accepted_at whatever

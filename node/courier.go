@@ -23,7 +23,8 @@ func (s *Server) courierFor(c *conn, a *agent, raw []byte) courier {
 }
 
 // Courier returns a Courier for frames a service sends on its own, such as
-// expiry notices: Send reaches local agents, Reply goes nowhere.
+// expiry notices: Send reaches local agents, Notify any agent on the mesh,
+// Reply goes nowhere.
 func (s *Server) Courier() Courier { return courier{s: s} }
 
 func (k courier) Reply(frame any) {
@@ -53,6 +54,19 @@ func (k courier) Send(id string, frame any) bool {
 		return false
 	}
 	return k.s.fed.SendDirect(k.s.ctx, *k.from, id, b) == nil
+}
+
+// Notify delivers a frame of the node's own to agent id: here, or through
+// the federation on the node hosting it.
+func (k courier) Notify(id string, frame any) bool {
+	b, err := protocol.Encode(frame)
+	if err != nil {
+		return false
+	}
+	if k.s.DeliverDirect(id, b) {
+		return true
+	}
+	return k.s.fed.Notify(k.s.ctx, id, b) == nil
 }
 
 // Forward sends the caller's frame to node and returns the answers. Only a

@@ -69,6 +69,11 @@ type Federation interface {
 	// on whichever node hosts it. ErrNoRoute: no node is known to host
 	// it; any other error: the hosting node could not take it.
 	SendDirect(ctx context.Context, from AgentRecord, id string, frame []byte) error
+	// Notify delivers an encoded frame the node sends on its own account
+	// (agentcourt) to agent id on whichever node hosts it; ErrNoRoute as
+	// for SendDirect. The hosting node learns from it where the dispute the
+	// frame names is held (Server.DeliverNotice).
+	Notify(ctx context.Context, id string, frame []byte) error
 	// Serve is called before the first local agent joins a channel: the
 	// federation starts carrying it and seeds its history from a peer. It
 	// returns when done or after a short bound; it must not fail the JOIN.
@@ -101,6 +106,9 @@ func (Noop) Serve(context.Context, string) {}
 func (Noop) Forward(context.Context, AgentRecord, string, []byte) ([][]byte, error) {
 	return nil, ErrNoRoute
 }
+
+// Notify reports that no other node exists.
+func (Noop) Notify(context.Context, string, []byte) error { return ErrNoRoute }
 
 // SendDirect reports that no other node exists.
 func (Noop) SendDirect(context.Context, AgentRecord, string, []byte) error { return ErrNoRoute }

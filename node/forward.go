@@ -9,10 +9,14 @@ import (
 // COMPLETE and DISPUTE there through the federation (Courier.Forward), with
 // the caller's attested record; HandleForwarded runs them on arrival.
 
-// isProposalOp reports the operations that can be forwarded.
+// isProposalOp reports the operations that can be forwarded: those on a
+// proposal, and the agentcourt frames, which go to the node holding the
+// case (its proposal's node).
 func isProposalOp(m protocol.Message) bool {
 	switch m.(type) {
-	case *protocol.Accept, *protocol.Reject, *protocol.Complete, *protocol.Dispute:
+	case *protocol.Accept, *protocol.Reject, *protocol.Complete, *protocol.Dispute,
+		*protocol.DisputeIntent, *protocol.DisputeReveal, *protocol.Evidence,
+		*protocol.ArbiterAccept, *protocol.ArbiterDecline, *protocol.ArbiterVote:
 		return true
 	}
 	return false
@@ -48,6 +52,17 @@ func (s *Server) HandleForwarded(from AgentRecord, node string, raw []byte) [][]
 // agent hosted by node reached a local agent.
 func (s *Server) ObserveProposal(from AgentRecord, node string, frame []byte) {
 	s.market.Observe(from.caller(node), frame)
+}
+
+// DeliverNotice hands an agentcourt frame that node sent on its own account
+// to a local agent, and tells the market that node holds the dispute it
+// names; false if the agent is not here.
+func (s *Server) DeliverNotice(id, node string, b []byte) bool {
+	if !s.DeliverDirect(id, b) {
+		return false
+	}
+	s.market.ObserveCase(node, b)
+	return true
 }
 
 // caller is the market's view of a remote agent hosted by node.

@@ -20,12 +20,14 @@ type Caller struct {
 
 // Courier lets the market reach agents: Send delivers a frame to an agent
 // (here or, for a call from an agent, anywhere on the mesh) and reports
-// whether it was reachable; Reply answers the caller. Forward sends the
+// whether it was reachable; Notify does the same for a frame the node
+// sends on its own account (agentcourt), from any call or none; Reply answers the caller. Forward sends the
 // caller's frame, as it arrived, to the node holding its proposal and
 // returns that node's answers; ErrNoRoute when there is no way there (or
 // the call was itself forwarded).
 type Courier interface {
 	Send(id string, frame any) bool
+	Notify(id string, frame any) bool
 	Reply(frame any)
 	Forward(node string) ([][]byte, error)
 }
@@ -41,6 +43,9 @@ type Market interface {
 	// Observe sees a PROPOSAL that from (hosted by from.Node) sent to an
 	// agent here: operations on it are forwarded to that node.
 	Observe(from Caller, frame []byte)
+	// ObserveCase sees an agentcourt frame node sent to an agent here:
+	// the agent's frames about that dispute are forwarded to that node.
+	ObserveCase(node string, frame []byte)
 }
 
 // ProposalStats is the /health "proposals" block.
@@ -70,3 +75,5 @@ func (noMarket) Handle(_ context.Context, _ Caller, m protocol.Message, c Courie
 func (noMarket) Stats() ProposalStats { return ProposalStats{ByStatus: map[string]int{}} }
 
 func (noMarket) Observe(Caller, []byte) {}
+
+func (noMarket) ObserveCase(string, []byte) {}

@@ -41,6 +41,8 @@ func (a marketAdapter) Observe(from node.Caller, frame []byte) {
 	a.m.Observe(market.Caller(from), frame)
 }
 
+func (a marketAdapter) ObserveCase(node string, frame []byte) { a.m.ObserveCase(node, frame) }
+
 func (a marketAdapter) Stats() node.ProposalStats {
 	total, by, agents := a.m.Stats()
 	return node.ProposalStats{Total: total, ByStatus: by, Agents: agents}
