@@ -26,6 +26,9 @@ var flagCategories = map[string]string{
 
 	"min-proposal-age": "Marketplace", "webhook": "Marketplace",
 
+	"court-reveal": "Agentcourt", "court-response": "Agentcourt", "court-evidence": "Agentcourt",
+	"court-vote": "Agentcourt", "court-min-rating": "Agentcourt", "court-min-transactions": "Agentcourt",
+
 	"pprof": "Observability", "metrics-listen": "Observability",
 }
 

@@ -72,6 +72,13 @@ func nodeFlags() []cli.Flag {
 		// The marketplace.
 		&cli.DurationFlag{Name: "min-proposal-age", Value: market.DefaultMinAge, Usage: "refuse COMPLETE on younger proposals (0: off)", EnvVars: env("MIN_PROPOSAL_AGE")},
 		&cli.StringSliceFlag{Name: "webhook", Usage: "`URL` that receives escrow events as POSTed JSON (repeatable)", EnvVars: env("WEBHOOKS")},
+		// Agentcourt (PROTOCOL.md §13.1).
+		&cli.DurationFlag{Name: "court-reveal", Value: market.DefaultReveal, Usage: "time a disputant has to reveal its nonce", EnvVars: env("COURT_REVEAL")},
+		&cli.DurationFlag{Name: "court-response", Value: market.DefaultResponse, Usage: "time an arbiter has to accept or decline a seat", EnvVars: env("COURT_RESPONSE")},
+		&cli.DurationFlag{Name: "court-evidence", Value: market.DefaultEvidence, Usage: "evidence period (ends early once both parties submitted)", EnvVars: env("COURT_EVIDENCE")},
+		&cli.DurationFlag{Name: "court-vote", Value: market.DefaultVote, Usage: "deliberation period (ends early once every arbiter voted)", EnvVars: env("COURT_VOTE")},
+		&cli.IntFlag{Name: "court-min-rating", Value: market.DefaultArbiterMin, Usage: "rating an agent needs to be drawn as an arbiter", EnvVars: env("COURT_MIN_RATING")},
+		&cli.IntFlag{Name: "court-min-transactions", Value: market.DefaultArbiterMinTx, Usage: "rated transactions an agent needs to be drawn as an arbiter", EnvVars: env("COURT_MIN_TRANSACTIONS")},
 	})
 }
 
@@ -188,7 +195,10 @@ func nodeConfig(c *cli.Context) (testnet.NodeConfig, error) {
 		return testnet.NodeConfig{}, err
 	}
 	pc.Peers = append(pc.Peers, filePeers...)
-	mc := market.Config{MinAge: c.Duration("min-proposal-age")}
+	mc := market.Config{MinAge: c.Duration("min-proposal-age"), Court: market.CourtConfig{
+		Reveal: c.Duration("court-reveal"), Response: c.Duration("court-response"),
+		Evidence: c.Duration("court-evidence"), Vote: c.Duration("court-vote"),
+		MinRating: float64(c.Int("court-min-rating")), MinTransactions: c.Int("court-min-transactions")}}
 	return testnet.NodeConfig{DataDir: c.String("data-dir"), Node: cfg, P2P: pc, Bridge: bc, Market: mc,
 		Webhooks: c.StringSlice("webhook")}, nil
 }

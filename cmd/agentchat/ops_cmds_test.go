@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/mod/modfile"
 
+	"github.com/agentchat/mesh/market"
 	"github.com/agentchat/mesh/testnet"
 )
 
@@ -76,7 +77,7 @@ func TestCompletion(t *testing.T) {
 func TestNodeHelpGroupsFlags(t *testing.T) {
 	out, err := runCLI(t, "node", "--help")
 	require.NoError(t, err)
-	for _, cat := range []string{"Node", "Websocket listener", "Channels and messages", "Flow control", "Access", "Mesh (libp2p)", "Marketplace", "Observability"} {
+	for _, cat := range []string{"Node", "Websocket listener", "Channels and messages", "Flow control", "Access", "Mesh (libp2p)", "Marketplace", "Agentcourt", "Observability"} {
 		require.Contains(t, out, "\n   "+cat+"\n", "category %q", cat)
 	}
 	require.NotContains(t, out, "\n   Other\n", "every node flag has a category")
@@ -188,4 +189,13 @@ func TestPrivateAddrsFlag(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tc.want, cfg.P2P.AllowPrivateAddrs, "%v", tc.args)
 	}
+}
+
+// The --court-* flags reach the market's court, with §13.1 defaults.
+func TestCourtFlags(t *testing.T) {
+	cfg, err := configured(t, `court-reveal = "2s"`, "--court-vote", "3s", "--court-min-transactions", "1")
+	require.NoError(t, err)
+	require.Equal(t, market.CourtConfig{Reveal: 2 * time.Second, Response: market.DefaultResponse,
+		Evidence: market.DefaultEvidence, Vote: 3 * time.Second, MinRating: market.DefaultArbiterMin,
+		MinTransactions: 1}, cfg.Market.Court)
 }
