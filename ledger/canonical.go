@@ -21,13 +21,14 @@ const receiptSigningPrefix = "AGENTCHAT_RECEIPT_V1\n"
 //	 "proposal":{"proposal_id","from","to","task","amount","currency",
 //	             "payment_code","terms","expires","elo_stake","created_at","sig"},
 //	 "accept":{"payment_code","elo_stake","sig","accepted_at"},
-//	 "outcome":{"kind","by","proof","reason","sig","settled_at"},
+//	 "outcome":{"kind","by","proof","reason","sig","settled_at"[,"court"]},
 //	 "from_pubkey","to_pubkey","node_pubkey","node_sig"}
 //
 // Strings are quoted as JSON.stringify does (protocol.AppendJSString: only
 // '"', '\\' and control characters escaped); absent numbers are null;
 // integers print as decimal digits and amount/expires as JS-strings
-// (protocol.FormatJSNumber). Receipts hold only valid UTF-8 (validate), so
+// (protocol.FormatJSNumber). Only a verdict has "court" (appendCourtJSON),
+// so the other receipts encode as before it existed. Receipts hold only valid UTF-8 (validate), so
 // the encoding is injective: two receipts that differ in any field other
 // than node_sig have different signing bytes.
 func (r *Receipt) SigningBytes() []byte {
@@ -106,6 +107,9 @@ func (r *Receipt) appendJSON(b []byte, withSig bool) []byte {
 	b = protocol.AppendJSString(b, o.Sig)
 	b = append(b, `,"settled_at":`...)
 	b = strconv.AppendInt(b, o.SettledAt, 10)
+	if o.Court != nil {
+		b = appendCourtJSON(b, o.Court)
+	}
 
 	b = append(b, `},"from_pubkey":`...)
 	b = protocol.AppendJSString(b, r.FromPubkey)

@@ -56,8 +56,11 @@ type RatingChanges struct {
 	// From and To are the proposer's and the recipient's changes.
 	From AgentChange
 	To   AgentChange
-	// Escrow is present for a dispute, and for a completion when a stake
-	// was held.
+	// Arbiters are the changes of a verdict's arbiters who voted or
+	// forfeited, in seat order; nil for the other kinds.
+	Arbiters []AgentChange
+	// Escrow is present for a dispute, and for a completion or verdict
+	// when a stake was held.
 	Escrow *EscrowSettlement
 }
 
@@ -70,7 +73,8 @@ func (c *RatingChanges) Parties() map[string]Change {
 	return map[string]Change{c.From.Agent: c.From.Change, c.To.Agent: c.To.Change}
 }
 
-// For returns the change of agent ("@id"), if it is a party.
+// For returns the change of agent ("@id"), if it is a party or one of a
+// verdict's arbiters.
 func (c *RatingChanges) For(agent string) (Change, bool) {
 	switch {
 	case c == nil:
@@ -80,11 +84,16 @@ func (c *RatingChanges) For(agent string) (Change, bool) {
 	case agent == c.To.Agent:
 		return c.To.Change, true
 	}
+	for _, a := range c.Arbiters {
+		if a.Agent == agent {
+			return a.Change, true
+		}
+	}
 	return Change{}, false
 }
 
-// MarshalJSON writes {"<@from>":{…},"<@to>":{…},"_escrow":{…}} in that
-// order, as the original server builds it, with JS number formatting; a nil
+// MarshalJSON writes {"<@from>":{…},"<@to>":{…},"<@arbiter>":{…}…,
+// "_escrow":{…}} in that order, as the original server builds it, with JS number formatting; a nil
 // RatingChanges is null.
 func (c *RatingChanges) MarshalJSON() ([]byte, error) {
 	return c.appendJSON(nil), nil
@@ -102,6 +111,12 @@ func (c *RatingChanges) appendJSON(b []byte) []byte {
 	b = protocol.AppendJSString(b, c.To.Agent)
 	b = append(b, ':')
 	b = c.To.appendJSON(b)
+	for _, a := range c.Arbiters {
+		b = append(b, ',')
+		b = protocol.AppendJSString(b, a.Agent)
+		b = append(b, ':')
+		b = a.appendJSON(b)
+	}
 	if c.Escrow != nil {
 		b = append(b, `,"_escrow":`...)
 		b = c.Escrow.appendJSON(b)

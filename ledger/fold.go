@@ -127,6 +127,8 @@ func (f *folder) apply(r *Receipt) {
 			c = f.applyCompletion(r, from, to)
 		case KindDispute:
 			c = f.applyDispute(r, from, to)
+		case KindVerdict:
+			c = f.applyVerdict(r, from, to)
 		}
 	} else {
 		unrated = why

@@ -24,6 +24,8 @@ func FuzzDecodeReceipt(f *testing.F) {
 		mut[len(mut)/3] ^= 0x20
 		f.Add(mut)
 	}
+	verdict := verdictReceipt(f, vspec{votes: []string{"declined", VerdictDisputant, "", VerdictRespondent}})
+	f.Add(verdict.CanonicalJSON())
 	for _, s := range []string{"", "null", "{}", "[]", `{"version":1}`, `{"version":1,"proposal":{"amount":-0,"expires":1e308}}`} {
 		f.Add([]byte(s))
 	}

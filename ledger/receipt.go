@@ -77,8 +77,10 @@ type Accept struct {
 	AcceptedAt  int64  `json:"accepted_at"` // ms, node clock
 }
 
-// Outcome is the settling COMPLETE (Kind "complete", with Proof) or legacy
-// DISPUTE (Kind "dispute", with Reason), signed by the party named in By.
+// Outcome is the settling COMPLETE (Kind "complete", with Proof), legacy
+// DISPUTE (Kind "dispute", with Reason) or agentcourt verdict (Kind
+// "verdict": By, Reason and Sig are the disputant's DISPUTE_INTENT, Court
+// the case), signed by the party named in By.
 type Outcome struct {
 	Kind      string `json:"kind"`
 	By        string `json:"by"` // "@id" of the party that sent it
@@ -86,6 +88,8 @@ type Outcome struct {
 	Reason    string `json:"reason"`
 	Sig       string `json:"sig"`
 	SettledAt int64  `json:"settled_at"` // ms, node clock; orders the fold
+	// Court is the case of a verdict; nil for the other kinds.
+	Court *Court `json:"court,omitempty"`
 }
 
 // ID returns the receipt's ID, its proposal ID.
@@ -109,6 +113,10 @@ func (o *Outcome) SigningString(proposalID string) string {
 		return protocol.CompleteSigningString(proposalID, o.Proof)
 	case KindDispute:
 		return protocol.DisputeSigningString(proposalID, o.Reason)
+	case KindVerdict:
+		if o.Court != nil {
+			return protocol.DisputeIntentSigningString(proposalID, o.Reason, o.Court.Commitment)
+		}
 	}
 	return ""
 }
@@ -191,8 +199,10 @@ func (r *Receipt) validate() error {
 		return fmt.Errorf("%w: accept.sig is missing", ErrMalformed)
 	case o.Sig == "":
 		return fmt.Errorf("%w: outcome.sig is missing", ErrMalformed)
-	case o.Kind != KindComplete && o.Kind != KindDispute:
-		return fmt.Errorf("%w: outcome.kind %q is not %q or %q", ErrMalformed, o.Kind, KindComplete, KindDispute)
+	case o.Kind != KindComplete && o.Kind != KindDispute && o.Kind != KindVerdict:
+		return fmt.Errorf("%w: outcome.kind %q is not %q, %q or %q", ErrMalformed, o.Kind, KindComplete, KindDispute, KindVerdict)
+	case o.Kind != KindVerdict && o.Court != nil:
+		return fmt.Errorf("%w: only a verdict has a court", ErrMalformed)
 	case o.Kind == KindComplete && o.Reason != "":
 		return fmt.Errorf("%w: a completion has no reason", ErrMalformed)
 	case o.Kind == KindDispute && o.Proof != "":
@@ -214,6 +224,8 @@ func (r *Receipt) validate() error {
 		return fmt.Errorf("%w: a string field is not valid UTF-8", ErrMalformed)
 	case o.By != p.From && o.By != p.To:
 		return fmt.Errorf("%w: outcome.by %q", ErrNotParty, o.By)
+	case o.Kind == KindVerdict:
+		return r.validateCourt()
 	}
 	return nil
 }

@@ -18,7 +18,8 @@ import (
 //   - the accept signature by the recipient over the ACCEPT string
 //     (ErrBadAcceptSig);
 //   - the outcome signature by the party named in outcome.by over the
-//     COMPLETE or DISPUTE string (ErrBadOutcomeSig);
+//     COMPLETE or DISPUTE string, or for a verdict the DISPUTE_INTENT and
+//     DISPUTE_REVEAL strings and every arbiter's vote (ErrBadOutcomeSig);
 //   - the node countersignature over SigningBytes (ErrBadCountersig).
 //
 // Every error names the receipt and wraps one of those sentinels. Agent
@@ -59,6 +60,11 @@ func verify(r *Receipt) error {
 	}
 	if !identity.Verify(byKey, o.SigningString(p.ProposalID), o.Sig) {
 		return fmt.Errorf("%w (by %s)", ErrBadOutcomeSig, o.By)
+	}
+	if o.Kind == KindVerdict {
+		if err := verifyCourt(r, byKey); err != nil {
+			return err
+		}
 	}
 	nodeKey, err := hex.DecodeString(r.NodePubkey)
 	if err != nil || len(nodeKey) != ed25519.PublicKeySize {

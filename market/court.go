@@ -33,9 +33,6 @@ const (
 	slotDeclined    = "declined"
 	slotVoted       = "voted"
 	slotForfeited   = "forfeited"
-	verdictDisp     = "disputant"
-	verdictResp     = "respondent"
-	verdictMutual   = "mutual"
 	casesKeyPrefix  = "/court"
 	courtIDPrefix   = "disp_"
 	serverNonceSize = 16

@@ -62,7 +62,9 @@ func (m *Machine) advance(ctx context.Context, id string, now int64, out *outbox
 	case phaseEvidence:
 		m.openDeliberation(k, &sent)
 	case phaseVote:
-		m.resolve(k, &sent)
+		if err := m.resolve(ctx, k, &sent); err != nil {
+			return err
+		}
 	}
 	if err := m.commitCase(ctx, k); err != nil {
 		return errStore

@@ -1,6 +1,10 @@
 package market
 
-import "time"
+import (
+	"time"
+
+	"github.com/agentchat/mesh/ledger"
+)
 
 // CourtConfig holds agentcourt's timers and thresholds (PROTOCOL.md §13.1).
 // A zero field means its §13.1 default, so the zero value is the original's
@@ -23,9 +27,7 @@ type CourtConfig struct {
 
 // The §13.1 constants.
 const (
-	PanelSize           = 3
-	ArbiterStake        = 25 // lost by an arbiter who forfeits
-	ArbiterReward       = 5  // won by an arbiter who voted with the verdict
+	PanelSize           = ledger.CourtPanelSize
 	MaxReplacements     = 2
 	MaxEvidenceItems    = 10
 	MaxStatementChars   = 2000

@@ -126,12 +126,18 @@ func byID(t *testing.T, all []*party, ids []string) []*party {
 	return out
 }
 
-// strings of a frame's array field.
-func stringsOf(t *testing.T, f testnet.Frame, key string) []string {
+// rawField returns a frame's field as JSON.
+func rawField(t *testing.T, f testnet.Frame, key string) json.RawMessage {
 	t.Helper()
 	raw := map[string]json.RawMessage{}
 	require.NoError(t, json.Unmarshal(f.Raw, &raw))
+	return raw[key]
+}
+
+// stringsOf returns a frame's array field of strings.
+func stringsOf(t *testing.T, f testnet.Frame, key string) []string {
+	t.Helper()
 	var out []string
-	require.NoError(t, json.Unmarshal(raw[key], &out), "%s", f.Raw)
+	require.NoError(t, json.Unmarshal(rawField(t, f, key), &out), "%s", f.Raw)
 	return out
 }

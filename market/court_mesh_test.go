@@ -3,6 +3,7 @@ package market_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/agentchat/mesh/ledger"
 	"github.com/agentchat/mesh/market"
 	"github.com/agentchat/mesh/protocol"
 	"github.com/agentchat/mesh/testnet"
@@ -110,6 +112,43 @@ func (k *meshCase) hear(t *testing.T, votes []string, want string) {
 	}
 }
 
+// settled checks the verdict's receipt: SETTLEMENT_COMPLETE carries its
+// rating changes, every node holds it and rates the same, and an export of
+// the receipts verifies offline with the panel's signed votes in it.
+func (k *meshCase) settled(t *testing.T) {
+	t.Helper()
+	var changes map[string]json.RawMessage
+	for _, p := range append([]*party{k.a, k.b}, k.seated...) {
+		f := p.next(t, "SETTLEMENT_COMPLETE")
+		require.Equal(t, k.dispute, f.String("dispute_id"))
+		require.NoError(t, json.Unmarshal(rawField(t, f, "rating_changes"), &changes))
+	}
+	for _, p := range append([]*party{k.a, k.b}, k.seated...) {
+		require.Contains(t, changes, p.at(), "rating_changes names every party and voting arbiter")
+	}
+	require.Eventually(t, func() bool {
+		for _, n := range k.net.Nodes {
+			if c, ok := n.Market.Table().Changes(k.id); !ok || c == nil {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 50*time.Millisecond, "every node folds the verdict")
+	offline, b := exportAndVerify(t, k.net.Nodes[2], k.b.ID)
+	for i, n := range k.net.Nodes {
+		require.Equal(t, offline, reputationOn(t, n, k.b.ID), "node %d rates as the offline refold", i)
+	}
+	found := false
+	for _, e := range b.Entries {
+		if e.Receipt.ID() == k.id {
+			found = true
+			require.Equal(t, ledger.KindVerdict, e.Receipt.Outcome.Kind)
+			require.Equal(t, k.dispute, e.Receipt.Outcome.Court.DisputeID)
+		}
+	}
+	require.True(t, found, "the export carries the verdict")
+}
+
 // Three nodes; the parties on two of them, the arbiters on all three, made
 // eligible by real receipts. A verdict for each side and a mutual one, one
 // of them after a decline and its replacement; every node computes the
@@ -133,6 +172,8 @@ func TestCourtVerdictsAcrossTheMesh(t *testing.T) {
 			b := partyOn(t, net.Nodes[1], "recv-"+tc.name)
 			k := fileAndSeat(t, net, a, b, arbs, tc.decline)
 			k.hear(t, tc.votes, tc.want)
+			k.settled(t)
+			arbs = append(arbs, a, b) // rated now: the next pools may draw them
 		})
 	}
 	require.Eventually(t, func() bool {

@@ -125,7 +125,9 @@ func (m *Machine) vote(ctx context.Context, from Caller, msg *protocol.ArbiterVo
 	s.Status, s.Verdict, s.Reasoning, s.Sig, s.Pubkey = slotVoted, msg.Verdict, msg.Reasoning, msg.Sig, from.Pubkey
 	var sent outbox
 	if k.count(slotAccepted) == 0 {
-		m.resolve(k, &sent)
+		if err := m.resolve(ctx, k, &sent); err != nil {
+			return err
+		}
 	}
 	if err := m.commitCase(ctx, k); err != nil {
 		return errStore

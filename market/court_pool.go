@@ -10,7 +10,7 @@ import (
 // CourtPool returns the arbiters eligible for a dispute between the agents
 // disputant and respondent ("@id"), in ascending agent-ID order: every agent
 // the fold rates with a rating of at least cfg.MinRating, at least
-// cfg.MinTransactions transactions and room to lose ArbiterStake above the
+// cfg.MinTransactions transactions and room to lose ledger.ArbiterStake above the
 // rating floor, other than the parties (under their current keys).
 //
 // It is a pure function of the fold, the lineage and the thresholds, so
@@ -28,7 +28,7 @@ func CourtPool(t *ledger.Table, lin *identity.Lineage, cfg CourtConfig, disputan
 		switch {
 		case a.Agent == d || a.Agent == r:
 		case a.Rating.Rating < cfg.MinRating, a.Transactions < cfg.MinTransactions:
-		case a.Rating.Rating-ArbiterStake < ledger.MinRating:
+		case a.Rating.Rating-ledger.ArbiterStake < ledger.MinRating:
 		default:
 			pool = append(pool, a.Agent)
 		}

@@ -72,14 +72,51 @@ func (m *Machine) settle(ctx context.Context, from Caller, id string, o ledger.O
 	o.SettledAt = max(now, accept.AcceptedAt)
 	m.mu.Unlock()
 
+	r, changes, perr := m.issue(ctx, signed, accept, o, fromPub, toPub)
+	if perr != nil {
+		return perr
+	}
+
+	rc := json.RawMessage("null")
+	if changes != nil {
+		rc, _ = json.Marshal(changes)
+	}
+	stakes := protocol.EloStakes{Proposer: r.ProposerStake(), Acceptor: r.AcceptorStake()}
+	var frame any
+	if o.Kind == ledger.KindComplete {
+		frame = &protocol.CompleteFrame{Type: protocol.TypeComplete, TS: now, ProposalID: id, Status: protocol.StatusCompleted,
+			UpdatedAt: now, From: signed.From, To: signed.To, CompletedBy: o.By, CompletedAt: now,
+			Proof: strPtr(o.Proof), Sig: o.Sig, EloStakes: stakes, RatingChanges: rc}
+	} else {
+		frame = &protocol.DisputeFrame{Type: protocol.TypeDispute, TS: now, ProposalID: id, Status: protocol.StatusDisputed,
+			UpdatedAt: now, From: signed.From, To: signed.To, DisputedBy: o.By, DisputedAt: now,
+			Reason: o.Reason, Sig: o.Sig, EloStakes: stakes, RatingChanges: rc}
+	}
+	other := strings.TrimPrefix(signed.From, "@")
+	if other == from.ID {
+		other = strings.TrimPrefix(signed.To, "@")
+	}
+	c.Send(other, frame)
+	c.Reply(frame)
+	m.log.Info("settled", "proposal", id, "outcome", o.Kind, "by", from.ID)
+	return nil
+}
+
+// issue builds, countersigns and durably stores the receipt of a settled
+// proposal, folds it in, hands it to the mesh and settles its escrow; the
+// proposal, if this node still has it in memory, is marked settled. It
+// returns the receipt and its rating changes. Caller holds settleMu.
+func (m *Machine) issue(ctx context.Context, signed ledger.Proposal, accept ledger.Accept, o ledger.Outcome,
+	fromPub, toPub string) (ledger.Receipt, *ledger.RatingChanges, *protocol.Error) {
+	id := signed.ProposalID
 	r, err := ledger.Build(signed, accept, o, fromPub, toPub, m.cfg.NodeKey)
 	if err != nil {
 		m.log.Error("build receipt", "proposal", id, "err", err)
-		return errStore
+		return r, nil, errStore
 	}
 	if err := m.cfg.Store.Put(ctx, r); err != nil {
 		m.log.Error("store receipt", "proposal", id, "err", err)
-		return errStore
+		return r, nil, errStore
 	}
 	changes := m.fold(r)
 	if m.cfg.OnReceipt != nil {
@@ -92,37 +129,16 @@ func (m *Machine) settle(ctx context.Context, from Caller, id string, o ledger.O
 	if err := m.escrow.Settle(ctx, &r, changes); err != nil {
 		m.log.Warn("settle escrow", "proposal", id, "err", err)
 	}
-	status := protocol.StatusCompleted
-	if o.Kind == ledger.KindDispute {
-		status = protocol.StatusDisputed
+	status := protocol.StatusDisputed
+	if o.Kind == ledger.KindComplete {
+		status = protocol.StatusCompleted
 	}
 	m.mu.Lock()
-	p.status, p.updatedAt = status, now
+	if p := m.proposals[id]; p != nil {
+		p.status, p.updatedAt = status, m.now()
+	}
 	m.mu.Unlock()
-
-	rc := json.RawMessage("null")
-	if changes != nil {
-		rc, _ = json.Marshal(changes)
-	}
-	stakes := protocol.EloStakes{Proposer: r.ProposerStake(), Acceptor: r.AcceptorStake()}
-	var frame any
-	if o.Kind == ledger.KindComplete {
-		frame = &protocol.CompleteFrame{Type: protocol.TypeComplete, TS: now, ProposalID: id, Status: status,
-			UpdatedAt: now, From: signed.From, To: signed.To, CompletedBy: o.By, CompletedAt: now,
-			Proof: strPtr(o.Proof), Sig: o.Sig, EloStakes: stakes, RatingChanges: rc}
-	} else {
-		frame = &protocol.DisputeFrame{Type: protocol.TypeDispute, TS: now, ProposalID: id, Status: status,
-			UpdatedAt: now, From: signed.From, To: signed.To, DisputedBy: o.By, DisputedAt: now,
-			Reason: o.Reason, Sig: o.Sig, EloStakes: stakes, RatingChanges: rc}
-	}
-	other := strings.TrimPrefix(signed.From, "@")
-	if other == from.ID {
-		other = strings.TrimPrefix(signed.To, "@")
-	}
-	c.Send(other, frame)
-	c.Reply(frame)
-	m.log.Info("settled", "proposal", id, "outcome", o.Kind, "by", from.ID)
-	return nil
+	return r, changes, nil
 }
 
 // fold adds a receipt to the node's set and refolds: ratings are a pure
