@@ -37,7 +37,7 @@ func verdictReceipt(t testing.TB, v vspec) Receipt {
 	a.Sig = identity.Sign(s.to.priv, a.SigningString(p.ProposalID))
 	nonce := "00112233445566778899aabbccddeeff"
 	c := &Court{DisputeID: "disp_test_00000001", Commitment: protocol.Commitment(nonce), Nonce: nonce,
-		RevealSig: identity.Sign(s.by.priv, protocol.DisputeRevealSigningString(p.ProposalID, nonce)),
+		RevealSig:   identity.Sign(s.by.priv, protocol.DisputeRevealSigningString(p.ProposalID, nonce)),
 		ServerNonce: "ffeeddccbbaa99887766554433221100"}
 	keys := map[string]party{}
 	for _, k := range arbiterKeys {

@@ -29,6 +29,8 @@ const maxIdentityBody = 1 << 20
 //	POST /receipts             import a bundle; only verified receipts are kept
 //	GET  /identities           the rotation and revocation records held
 //	POST /identities           submit one such record; the mesh learns it
+//	GET  /disputes/<id>        an agentcourt case held here: phase, deadlines,
+//	                           seats, verdict (court_http.go)
 func (m *Machine) Handler() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /reputation/{id}", m.serveReputation)
@@ -36,6 +38,7 @@ func (m *Machine) Handler() *http.ServeMux {
 	mux.HandleFunc("POST /receipts", m.serveImport)
 	mux.HandleFunc("GET /identities", m.serveIdentities)
 	mux.HandleFunc("POST /identities", m.serveSubmitIdentity)
+	mux.HandleFunc("GET /disputes/{id}", m.serveDispute)
 	return mux
 }
 

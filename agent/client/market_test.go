@@ -89,6 +89,8 @@ func (checkingMarket) Stats() node.ProposalStats {
 
 func (checkingMarket) Observe(node.Caller, []byte) {} // one node: nothing is relayed
 
+func (checkingMarket) ObserveCase(string, []byte) {}
+
 func withMarket(c *node.Config) { c.Market = checkingMarket{} }
 
 func TestMarketOperationsAreSigned(t *testing.T) {

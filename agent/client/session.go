@@ -36,6 +36,7 @@ type header struct {
 	To         string          `json:"to"`
 	Replay     bool            `json:"replay"`
 	ProposalID string          `json:"proposal_id"`
+	DisputeID  string          `json:"dispute_id"`
 	RequestID  string          `json:"request_id"`
 	QueryID    json.RawMessage `json:"query_id"`
 	Sig        string          `json:"sig"`

@@ -121,3 +121,36 @@ type verifyResponseMsg struct {
 	Nonce     string `json:"nonce"`
 	Sig       string `json:"sig"`
 }
+
+type disputeIntentMsg struct {
+	Type       string `json:"type"`
+	ProposalID string `json:"proposal_id"`
+	Reason     string `json:"reason"`
+	Commitment string `json:"commitment"`
+	Sig        string `json:"sig"`
+}
+
+type disputeRevealMsg struct {
+	Type       string `json:"type"`
+	ProposalID string `json:"proposal_id"`
+	Nonce      string `json:"nonce"`
+	Sig        string `json:"sig"`
+}
+
+type evidenceMsg struct {
+	Type      string          `json:"type"`
+	DisputeID string          `json:"dispute_id"`
+	Items     json.RawMessage `json:"items"` // exactly the bytes the signature hashes
+	Statement string          `json:"statement"`
+	Sig       string          `json:"sig"`
+}
+
+// arbiterMsg is ARBITER_ACCEPT, ARBITER_DECLINE or ARBITER_VOTE.
+type arbiterMsg struct {
+	Type      string  `json:"type"`
+	DisputeID string  `json:"dispute_id"`
+	Reason    string  `json:"reason,omitempty"`
+	Verdict   string  `json:"verdict,omitempty"`
+	Reasoning *string `json:"reasoning,omitempty"`
+	Sig       string  `json:"sig"`
+}

@@ -79,6 +79,8 @@ func (m *testMarket) Stats() node.ProposalStats {
 
 func (m *testMarket) Observe(node.Caller, []byte) {} // one node: nothing is relayed
 
+func (m *testMarket) ObserveCase(string, []byte) {}
+
 func (m *testMarket) Handle(_ context.Context, from node.Caller, msg protocol.Message, c node.Courier) *protocol.Error {
 	now := time.Now().UnixMilli()
 	parties := func(id string) ([2]string, *protocol.Error) {
@@ -311,6 +313,8 @@ var allTools = []string{
 	"agentchat_propose", "agentchat_accept", "agentchat_reject", "agentchat_complete", "agentchat_dispute",
 	"agentchat_register_skills", "agentchat_search_skills",
 	"agentchat_file_list_offers", "agentchat_file_receive", "agentchat_inbox",
+	"agentchat_dispute_file", "agentchat_dispute_reveal", "agentchat_evidence",
+	"agentchat_arbiter_accept", "agentchat_arbiter_decline", "agentchat_arbiter_vote",
 }
 
 // listenResult is the outcome of a listen call made in the background.

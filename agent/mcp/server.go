@@ -57,6 +57,7 @@ func New(cfg Config) (*Server, error) {
 		})
 	s.registerChatTools()
 	s.registerMarketTools()
+	s.registerCourtTools()
 	s.registerFileTools()
 	s.registerInboxTool()
 	for _, name := range append(append([]string(nil), cfg.Tools...), cfg.HideTools...) {
