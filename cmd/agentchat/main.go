@@ -51,6 +51,7 @@ func newApp() *cli.App {
 			rejectCommand(),
 			completeCommand(),
 			disputeCommand(),
+			courtCommand(),
 			skillsCommand(),
 			fileCommand(),
 			mcpCommand(),
