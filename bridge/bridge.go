@@ -206,11 +206,17 @@ func (b *Bridge) Publish(ev node.Event) { b.out.push(ev) }
 // the node hosting agent id. ErrNoRoute means no node's roster names it
 // (lookup.go); a node that cannot be reached or refuses is another error.
 func (b *Bridge) SendDirect(ctx context.Context, from node.AgentRecord, id string, frame []byte) error {
+	return b.toHostOf(ctx, id, protoDirect, directRequest{To: id, From: toWire(from, nil), Frame: frame})
+}
+
+// toHostOf sends req over proto to the node hosting agent id, which
+// answers "ok" when the agent got it.
+func (b *Bridge) toHostOf(ctx context.Context, id, proto string, req any) error {
 	host, ok := b.hostOf(ctx, id)
 	if !ok {
 		return node.ErrNoRoute
 	}
-	resp, err := b.request(ctx, host, protoDirect, directRequest{To: id, From: toWire(from, nil), Frame: frame})
+	resp, err := b.request(ctx, host, proto, req)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/agentchat/mesh/node"
 	"github.com/agentchat/mesh/protocol"
 )
 
@@ -34,24 +33,7 @@ var courtFrames = map[string]bool{
 
 // Notify implements node.Federation.
 func (b *Bridge) Notify(ctx context.Context, id string, frame []byte) error {
-	host, ok := b.hostOf(ctx, id)
-	if !ok {
-		return node.ErrNoRoute
-	}
-	req, err := marshal(courtRequest{To: id, Frame: frame})
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.RequestTimeout)
-	defer cancel()
-	resp, err := b.host.Request(ctx, host, protoCourt, req)
-	if err != nil {
-		return fmt.Errorf("node %s unreachable: %w", short(host), err)
-	}
-	if string(resp) != "ok" {
-		return fmt.Errorf("node %s answered %q", short(host), resp)
-	}
-	return nil
+	return b.toHostOf(ctx, id, protoCourt, courtRequest{To: id, Frame: frame})
 }
 
 // handleCourt delivers a notice from the node holding a case. A server MSG

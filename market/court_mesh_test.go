@@ -167,13 +167,14 @@ func TestCourtVerdictsAcrossTheMesh(t *testing.T) {
 		{"mutual", false, []string{"disputant", "respondent", "mutual"}, "mutual"},
 	}
 	for _, tc := range cases {
+		// Connected for the whole test: once rated, later pools may draw them.
+		a := partyOn(t, net.Nodes[0], "prop-"+tc.name)
+		b := partyOn(t, net.Nodes[1], "recv-"+tc.name)
 		t.Run(tc.name, func(t *testing.T) {
-			a := partyOn(t, net.Nodes[0], "prop-"+tc.name)
-			b := partyOn(t, net.Nodes[1], "recv-"+tc.name)
 			k := fileAndSeat(t, net, a, b, arbs, tc.decline)
 			k.hear(t, tc.votes, tc.want)
 			k.settled(t)
-			arbs = append(arbs, a, b) // rated now: the next pools may draw them
+			arbs = append(arbs, a, b)
 		})
 	}
 	require.Eventually(t, func() bool {

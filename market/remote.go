@@ -220,6 +220,5 @@ func (m *Machine) expireRemote(ctx context.Context, now int64, c Courier) {
 
 // expiryNotice is the server MSG telling a party its proposal expired.
 func expiryNotice(id, to string, now int64) *protocol.MsgFrame {
-	return &protocol.MsgFrame{Type: protocol.TypeMsg, TS: now, From: "@server", FromName: "Server",
-		To: to, Content: "Proposal " + id + " expired"}
+	return notice(to, now, "Proposal "+id+" expired")
 }
