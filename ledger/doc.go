@@ -11,6 +11,10 @@
 // the sender); the node's countersignature over Receipt.SigningBytes covers
 // everything, and binds the pieces together.
 //
+// An agentcourt verdict is a receipt too (KindVerdict, court.go): its
+// outcome is the disputant's signed filing and Court carries the case as
+// signed, the votes included, so a panel verdict verifies offline.
+//
 // Ratings are a pure function of a receipt set (Fold): receipts are applied
 // in canonical order (settled_at, then proposal ID) with the rules of
 // PROTOCOL.md §12.1, and everything history-dependent (transaction counts,

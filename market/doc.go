@@ -1,6 +1,9 @@
 // Package market is the marketplace: the proposal state machine (PROPOSAL,
-// ACCEPT, REJECT, COMPLETE, DISPUTE) and the skills registry, with every
-// signature checked against the sender's verified key.
+// ACCEPT, REJECT, COMPLETE, DISPUTE), agentcourt's panel disputes
+// (court*.go: cases held on the proposal's node, in the datastore, with
+// panels any node recomputes from the fold and the seed, settling into
+// verdict receipts) and the skills registry, with every signature checked
+// against the sender's verified key.
 //
 // On the data path it sits behind the node: the node authenticates the
 // agent and hands over the decoded frame; the machine verifies the agent's
