@@ -206,3 +206,42 @@ func TestCourtCaseSurvivesRestart(t *testing.T) {
 	k.hear(t, []string{"respondent", "respondent", "disputant"}, "respondent")
 	require.False(t, slices.Contains(k.order, a.at()))
 }
+
+// The fallbacks across the mesh: the parties on two nodes, the case on the
+// proposer's. Too few eligible agents, and a reveal the disputant never
+// sends: both parties hear why, the second from the case node's timer.
+func TestCourtFallbacksAcrossTheMesh(t *testing.T) {
+	court := courtConfig()
+	court.Reveal = time.Second
+	net := startCourtNet(t, 3, court)
+	arbiters(t, net, 1, 2)
+
+	a := partyOn(t, net.Nodes[0], "prop")
+	b := partyOn(t, net.Nodes[1], "recv")
+	id := proposeAcross(t, a, b, "first job", nil)
+	b.next(t, "PROPOSAL")
+	b.accept(t, id, 0)
+	a.next(t, "ACCEPT")
+	dispute, nonce := b.file(t, id, "not delivered")
+	b.reveal(t, id, nonce)
+	for _, p := range []*party{a, b} {
+		f := p.next(t, "DISPUTE_FALLBACK")
+		require.Equal(t, dispute, f.String("dispute_id"))
+		require.Equal(t, "Insufficient eligible arbiters (2 available, 3 required)", f.String("reason"))
+	}
+	// The plain dispute still settles it, from the recipient's node.
+	require.NoError(t, b.Send(map[string]any{"type": "DISPUTE", "proposal_id": id, "reason": "late",
+		"sig": b.sign(protocol.DisputeSigningString(id, "late"))}))
+	require.Equal(t, b.at(), b.next(t, "DISPUTE").String("disputed_by"))
+
+	id = proposeAcross(t, a, b, "second job", nil)
+	b.next(t, "PROPOSAL")
+	b.accept(t, id, 0)
+	a.next(t, "ACCEPT")
+	dispute, _ = b.file(t, id, "never revealed")
+	for _, p := range []*party{a, b} {
+		f := p.next(t, "DISPUTE_FALLBACK")
+		require.Equal(t, dispute, f.String("dispute_id"))
+		require.Equal(t, "Reveal timeout expired", f.String("reason"))
+	}
+}

@@ -3,15 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/agentchat/mesh/identity"
-	"github.com/agentchat/mesh/market"
 	"github.com/agentchat/mesh/protocol"
 	"github.com/agentchat/mesh/testnet"
 )
@@ -70,19 +71,33 @@ func cliSettle(t *testing.T, url string, a, b cliAgent, complete bool) string {
 	return id
 }
 
-// A whole case through agentchat court: file, reveal, a decline and its
-// replacement, accept, evidence, votes, status; the verdict's receipt is
-// exported and agentchat receipts verify checks it offline.
-func TestCourtCommands(t *testing.T) {
-	cfg := testnet.LocalNodeConfig(t.TempDir())
-	cfg.Node.RateLimits = false
-	cfg.Market.MinAge = 0
-	court := market.CourtConfig{MinTransactions: 1}
-	cfg.Market.Court = court
-	n, err := testnet.StartNode(context.Background(), cfg)
-	require.NoError(t, err)
-	defer n.Close()
-	url := n.WS()
+// seats returns the arbiters of a case's seats in the given status, from
+// agentchat court status.
+func seats(t *testing.T, url, dispute, status string) []string {
+	t.Helper()
+	var out []string
+	for _, s := range cliJSON(t, "court", "status", url, dispute)["seats"].([]any) {
+		if seat := s.(map[string]any); seat["status"] == status {
+			out = append(out, seat["arbiter"].(string))
+		}
+	}
+	return out
+}
+
+// A whole case through agentchat court against a node process that is
+// killed with SIGKILL after the panel is drawn and started again on its
+// data directory: file, reveal, kill, a decline and its replacement,
+// accept, evidence, votes, status; the verdict's receipt is exported and
+// agentchat receipts verify checks it offline.
+func TestCourtCommandsAcrossSIGKILL(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	bin := agentchatBin(t)
+	port := freePort(t)
+	dir := t.TempDir()
+	flags := []string{"--court-min-transactions", "1"}
+	proc := startNodeProcess(t, bin, dir, port, flags...)
+	defer func() { _ = proc.Process.Signal(syscall.SIGTERM); _ = proc.Wait() }()
+	url := fmt.Sprintf("ws://127.0.0.1:%d", port)
 
 	var arbs []cliAgent
 	byID := map[string]cliAgent{}
@@ -98,7 +113,6 @@ func TestCourtCommands(t *testing.T) {
 	filed := cliJSON(t, "court", "file", url, id, "never delivered", "-i", bob.path)
 	dispute, nonce := filed["dispute_id"].(string), filed["nonce"].(string)
 	require.Equal(t, protocol.Commitment(nonce), filed["commitment"])
-
 	// The arbiters are online when the panel is drawn (an unreachable one
 	// would lose its seat at once); each CLI call below takes its session over.
 	for _, a := range arbs {
@@ -106,30 +120,38 @@ func TestCourtCommands(t *testing.T) {
 	}
 	revealed := cliJSON(t, "court", "reveal", url, id, nonce, "-i", bob.path)
 	require.Equal(t, dispute, revealed["dispute_id"])
-	pool := market.CourtPool(n.Market.Table(), n.Market.Lineage(), court, bob.at(), alice.at())
-	order := protocol.SeededShuffle(pool, revealed["seed"].(string))
+	panel := seats(t, url, dispute, "pending")
+	require.Len(t, panel, 3)
 
-	status := cliJSON(t, "court", "status", url, dispute)
-	require.Equal(t, "arbiter_response", status["phase"])
-	cliJSON(t, "court", "decline", url, dispute, "-r", "conflict", "-i", byID[order[0]].path)
-	seated := []cliAgent{byID[order[1]], byID[order[2]], byID[order[3]]}
-	for _, a := range seated {
-		cliJSON(t, "court", "accept", url, dispute, "-i", a.path)
+	require.NoError(t, proc.Process.Signal(syscall.SIGKILL))
+	_ = proc.Wait()
+	proc = startNodeProcess(t, bin, dir, port, flags...)
+	require.Equal(t, panel, seats(t, url, dispute, "pending"), "the case is read back")
+	for _, a := range arbs { // their sessions ended with the node
+		online(t, url, a)
+	}
+
+	cliJSON(t, "court", "decline", url, dispute, "-r", "conflict", "-i", byID[panel[0]].path)
+	pending := seats(t, url, dispute, "pending")
+	require.Len(t, pending, 3, "a replacement took the declined seat")
+	require.NotContains(t, pending, panel[0])
+	for _, a := range pending {
+		cliJSON(t, "court", "accept", url, dispute, "-i", byID[a].path)
 	}
 	require.Equal(t, "evidence", cliJSON(t, "court", "status", url, dispute)["phase"])
 	cliJSON(t, "court", "evidence", url, dispute, "--item", "message_log:chat:no delivery", "-s", "nothing came", "-i", bob.path)
 	cliJSON(t, "court", "evidence", url, dispute, "--item", "commit:fix:abc123", "-s", "it shipped", "-i", alice.path)
-	for i, a := range seated {
+	for i, a := range pending {
 		verdict := "disputant"
 		if i == 2 {
 			verdict = "mutual"
 		}
-		cliJSON(t, "court", "vote", url, dispute, verdict, "-r", "the log", "-i", a.path)
+		cliJSON(t, "court", "vote", url, dispute, verdict, "-r", "the log", "-i", byID[a].path)
 	}
-	status = cliJSON(t, "court", "status", url, dispute)
+	status := cliJSON(t, "court", "status", url, dispute)
 	require.Equal(t, "resolved", status["phase"])
 	require.Equal(t, "disputant", status["verdict"])
-	_, err = run(t, "court", "vote", url, dispute, "guilty", "-i", seated[0].path)
+	_, err := run(t, "court", "vote", url, dispute, "guilty", "-i", byID[pending[0]].path)
 	require.ErrorContains(t, err, "INVALID_MSG")
 
 	bundle, err := run(t, "receipts", "export", "--agent", bob.at(), "--node", url)

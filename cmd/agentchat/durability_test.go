@@ -13,13 +13,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// startNodeProcess runs `agentchat node` from bin on dir and waits for
-// /health.
-func startNodeProcess(t *testing.T, bin, dir string, port int) *exec.Cmd {
+// startNodeProcess runs `agentchat node` from bin on dir, with extra
+// flags, and waits for /health.
+func startNodeProcess(t *testing.T, bin, dir string, port int, extra ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, "--log-level", "warn", "node", "--local", "--data-dir", dir,
+	cmd := exec.Command(bin, append([]string{"--log-level", "warn", "node", "--local", "--data-dir", dir,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--p2p-listen", "/ip4/127.0.0.1/tcp/0",
-		"--min-proposal-age", "0")
+		"--min-proposal-age", "0"}, extra...)...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	require.NoError(t, cmd.Start())
 	require.Eventually(t, func() bool {
