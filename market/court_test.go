@@ -2,6 +2,7 @@ package market_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,4 +168,26 @@ func TestCourtBadInput(t *testing.T) {
 	b.next(t, "EVIDENCE_RECEIVED")
 	b.evidence(t, dispute, "again")
 	b.expectError(t, "DISPUTE_DEADLINE_PASSED", "")
+}
+
+// A proposal does not expire while its case is under way: the case
+// settles it. Once the case falls back, it expires as any other.
+func TestCourtHoldsExpiry(t *testing.T) {
+	court := courtConfig()
+	court.Reveal = 2500 * time.Millisecond
+	e := startCourt(t, court)
+	a, b := e.party("alice"), e.party("bob")
+	expires := 1.0
+	id := proposeAcross(t, a, b, "quick job", &expires)
+	b.next(t, "PROPOSAL")
+	b.accept(t, id, 0)
+	a.next(t, "ACCEPT")
+	dispute, _ := b.file(t, id, "late")
+	f := b.next(t, "DISPUTE_FALLBACK", "MSG")
+	for f.Type == "MSG" && !strings.Contains(f.String("content"), "expired") {
+		f = b.next(t, "DISPUTE_FALLBACK", "MSG")
+	}
+	require.Equal(t, "DISPUTE_FALLBACK", f.Type, "the proposal expired during its case: %s", f.Raw)
+	require.Equal(t, dispute, f.String("dispute_id"))
+	require.Contains(t, nextNotice(t, b, "expired"), id)
 }

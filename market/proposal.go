@@ -95,11 +95,12 @@ func (m *Machine) propose(from Caller, msg *protocol.Proposal, c Courier) *proto
 	return nil
 }
 
-// lookup returns a proposal, flipping it to expired if its time has come.
-// Caller holds m.mu.
+// lookup returns a proposal, flipping it to expired if its time has come;
+// one with an agentcourt case under way waits for the case, which settles
+// it. Caller holds m.mu.
 func (m *Machine) lookup(id string, now int64) *proposal {
 	p := m.proposals[id]
-	if p != nil && p.expiresAt != nil && now > *p.expiresAt &&
+	if p != nil && p.expiresAt != nil && now > *p.expiresAt && !m.caseOpenLocked(id) &&
 		(p.status == protocol.StatusPending || p.status == protocol.StatusAccepted) {
 		p.status = protocol.StatusExpired
 		p.updatedAt = now
