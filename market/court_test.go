@@ -2,6 +2,7 @@ package market_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -168,6 +169,22 @@ func TestCourtBadInput(t *testing.T) {
 	b.next(t, "EVIDENCE_RECEIVED")
 	b.evidence(t, dispute, "again")
 	b.expectError(t, "DISPUTE_DEADLINE_PASSED", "")
+	many := `[` + strings.Repeat(`{"kind":"other"},`, market.MaxEvidenceItems) + `{"kind":"other"}]`
+	require.NoError(t, a.Send(map[string]any{"type": "EVIDENCE", "dispute_id": dispute, "items": json.RawMessage(many),
+		"statement": "", "sig": a.sign(protocol.EvidenceSigningString(dispute, []byte(many)))}))
+	a.expectError(t, "DISPUTE_DEADLINE_PASSED", "")
+
+	a.evidence(t, dispute, "mine")
+	panel[0].next(t, "CASE_READY")
+	long := strings.Repeat("x", market.MaxReasoningChars+1)
+	require.NoError(t, panel[0].Send(map[string]any{"type": "ARBITER_VOTE", "dispute_id": dispute, "verdict": "mutual",
+		"reasoning": long, "sig": panel[0].sign(protocol.ArbiterVoteSigningString(dispute, "mutual"))}))
+	panel[0].expectError(t, "DISPUTE_NOT_ARBITER", "Cannot vote: reasoning exceeds 500 characters")
+	x.vote(t, dispute, "mutual")
+	x.expectError(t, "DISPUTE_NOT_ARBITER", "Cannot vote: not a seated arbiter or already voted")
+	panel[0].vote(t, dispute, "mutual")
+	panel[0].vote(t, dispute, "mutual")
+	panel[0].expectError(t, "DISPUTE_NOT_ARBITER", "Cannot vote: not a seated arbiter or already voted")
 }
 
 // A proposal does not expire while its case is under way: the case
