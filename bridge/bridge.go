@@ -52,7 +52,7 @@ type Bridge struct {
 	syncs  chan struct{} // slots for roster fetches gossip triggers (roster.go)
 
 	proofMu sync.Mutex      // guards proofs; never held with mu
-	proofs  map[string]bool // verified session proofs, by origin|id|sig
+	proofs  map[string]bool // verified session proofs, by proofKey
 }
 
 // Stats counts what the bridge did with mesh traffic, for /health and logs.

@@ -337,28 +337,3 @@ func expiry(silent, ttl time.Duration, connected bool) expiryAction {
 	}
 	return drop
 }
-
-// verifyCached is verifyAgent with a cache of proofs already checked, so a
-// chatty agent costs one signature check, not one per message.
-func (b *Bridge) verifyCached(origin string, a *agentWire) error {
-	if a.Proof == nil {
-		return verifyAgent(origin, a)
-	}
-	key := origin + "|" + a.ID + "|" + a.Proof.Signature
-	b.proofMu.Lock()
-	ok := b.proofs[key]
-	b.proofMu.Unlock()
-	if ok {
-		return nil
-	}
-	if err := verifyAgent(origin, a); err != nil {
-		return err
-	}
-	b.proofMu.Lock()
-	if len(b.proofs) > 100_000 {
-		clear(b.proofs)
-	}
-	b.proofs[key] = true
-	b.proofMu.Unlock()
-	return nil
-}

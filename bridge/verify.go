@@ -1,7 +1,9 @@
 package bridge
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"strconv"
 
 	"github.com/agentchat/mesh/identity"
 )
@@ -60,4 +62,43 @@ func (b *Bridge) checkAuthor(origin string, author *agentWire) error {
 		return fmt.Errorf("%w: ephemeral %s is hosted here", ErrNotHost, author.ID)
 	}
 	return nil
+}
+
+// verifyCached is verifyAgent with a cache of proofs already checked, so a
+// chatty agent costs one signature check, not one per message.
+func (b *Bridge) verifyCached(origin string, a *agentWire) error {
+	if a.Proof == nil {
+		return verifyAgent(origin, a)
+	}
+	key := proofKey(origin, a)
+	b.proofMu.Lock()
+	ok := b.proofs[key]
+	b.proofMu.Unlock()
+	if ok {
+		return nil
+	}
+	if err := verifyAgent(origin, a); err != nil {
+		return err
+	}
+	b.proofMu.Lock()
+	if len(b.proofs) > 100_000 {
+		clear(b.proofs)
+	}
+	b.proofs[key] = true
+	b.proofMu.Unlock()
+	return nil
+}
+
+// proofKey names everything verifyAgent checked for a, so a cached verdict
+// is reused only for the same claim: a record that keeps an agent's proof
+// but swaps its key (a node answering for an agent it hosts with its own
+// key) is checked afresh, and refused.
+func proofKey(origin string, a *agentWire) string {
+	p := a.Proof
+	h := sha256.New()
+	for _, field := range []string{origin, a.ID, a.Pubkey, p.ChallengeID, p.Nonce, string(p.Salt),
+		strconv.FormatFloat(p.Timestamp, 'g', -1, 64), p.Signature} {
+		fmt.Fprintf(h, "%d:%s", len(field), field)
+	}
+	return string(h.Sum(nil))
 }
