@@ -125,6 +125,20 @@ func TestUnroutableChannelMessageIsCounted(t *testing.T) {
 	require.Equal(t, uint64(1), seq, "the lost message took a sequence number")
 }
 
+// A TYPING that finds no carrier is dropped, not waited for (it would be
+// stale) and not counted: only messages are lost messages.
+func TestUncarriedTypingIsNotCountedLost(t *testing.T) {
+	net, a := startFarMember(t, 200*time.Millisecond)
+	nd := net.Nodes[0]
+	require.NoError(t, a.Send(map[string]any{"type": "TYPING", "channel": "#x"}))
+	require.NoError(t, a.Send(map[string]any{"type": "MSG", "to": "#x", "content": "to far"}))
+	require.Eventually(t, func() bool { return nd.Bridge.Stats().Lost > 0 }, 10*time.Second, 10*time.Millisecond,
+		"the unroutable message was not counted: %+v", nd.Bridge.Stats())
+	st := nd.Bridge.Stats()
+	require.Equal(t, uint64(1), st.Lost, "the TYPING counted as a lost message: %+v", st)
+	require.Zero(t, st.Published)
+}
+
 // A message waiting for a node to carry its channel holds up no other
 // channel, and its channel's later messages queue behind it: when a
 // carrier subscribes, they all go out numbered in order, and none is lost.

@@ -51,10 +51,13 @@ func (b *Bridge) publishChan(ev node.Event) {
 		return
 	}
 	b.mu.Unlock()
-	switch b.route(ev.Channel, c) {
+	switch b.route(ev, c) {
 	case routeNow:
 		b.send(ev, c)
 	case routeWait:
+		if ev.Kind == node.EventTyping {
+			return // stale by the time a carrier comes: TYPING is not worth a wait
+		}
 		b.mu.Lock()
 		c.holding, c.held = true, []node.Event{ev}
 		b.mu.Unlock()
@@ -94,7 +97,9 @@ func (b *Bridge) send(ev node.Event, c *carried) {
 	}
 	if err := c.topic.Publish(b.pubCtx, data); err != nil {
 		if b.pubCtx.Err() == nil {
-			b.count(func(s *Stats) { s.Lost++ })
+			if kind == "" {
+				b.count(func(s *Stats) { s.Lost++ })
+			}
 			b.log.Warn("publish channel record", "channel", ev.Channel, "kind", kind, "err", err)
 		}
 		return

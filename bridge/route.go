@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"github.com/agentchat/mesh/node"
 	"time"
 
 	"github.com/agentchat/mesh/protocol"
@@ -27,7 +28,8 @@ const (
 // says another node hosts a member, it waits for a carrying node to
 // subscribe (it may be joining right now); an uncarried channel has no
 // topic to wait on, so its message is counted as lost at once.
-func (b *Bridge) route(channel string, c *carried) routing {
+func (b *Bridge) route(ev node.Event, c *carried) routing {
+	channel := ev.Channel
 	if c != nil && len(c.topic.Peers()) > 0 {
 		return routeNow
 	}
@@ -36,7 +38,7 @@ func (b *Bridge) route(channel string, c *carried) routing {
 	case remote == 0:
 		return routeNone
 	case c == nil:
-		b.unroutable(channel, nil, 1)
+		b.unroutable(channel, nil, []node.Event{ev})
 		return routeNone
 	}
 	return routeWait
@@ -62,7 +64,7 @@ func (b *Bridge) awaitCarrier(name string, c *carried) {
 		}
 		b.mu.Unlock()
 		if !found {
-			b.unroutable(name, c, len(evs))
+			b.unroutable(name, c, evs)
 			return
 		}
 		if len(evs) == 0 {
@@ -74,9 +76,19 @@ func (b *Bridge) awaitCarrier(name string, c *carried) {
 	}
 }
 
-// unroutable counts n messages on channel that reached no node, with a
-// warning the first time since the channel last had a carrier.
-func (b *Bridge) unroutable(channel string, c *carried, n int) {
+// unroutable counts the messages among evs, records on channel that
+// reached no node, with a warning the first time since the channel last
+// had a carrier.
+func (b *Bridge) unroutable(channel string, c *carried, evs []node.Event) {
+	n := 0
+	for _, ev := range evs {
+		if ev.Kind == node.EventChannelMsg {
+			n++ // TYPING and floor claims are ephemeral: not counted as lost messages
+		}
+	}
+	if n == 0 {
+		return
+	}
 	b.mu.Lock()
 	b.stats.Lost += uint64(n)
 	first := c == nil || !c.unrouted
