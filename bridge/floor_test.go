@@ -153,7 +153,10 @@ func expectLeft(t *testing.T, a, gone *testnet.Agent) {
 func TestFloorClaimExpiresOnEveryNode(t *testing.T) {
 	net := startMesh(t, 2, func(_ int, cfg *testnet.NodeConfig) {
 		cfg.Node.RateLimits = false
-		cfg.Node.FloorTTL = time.Second
+		// A claim that reaches a node more than FloorTTL after its grant
+		// has expired there: the TTL leaves room for gossip on a loaded
+		// machine.
+		cfg.Node.FloorTTL = 3 * time.Second
 	})
 	a := connect(t, net, 0, "alice", newKey(t))
 	b := connect(t, net, 1, "bob", nil)
