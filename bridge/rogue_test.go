@@ -2,12 +2,14 @@ package bridge_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/agentchat/mesh/node"
 	"github.com/agentchat/mesh/testnet"
 )
 
@@ -111,4 +113,35 @@ func TestForgedVerificationIsRefused(t *testing.T) {
 	require.Equal(t, id, nextFrame(t, d, "VERIFY_SUCCESS").String("request_id"))
 	require.NoError(t, a.Send(map[string]any{"type": "VERIFY_REQUEST", "target": "@" + d.ID, "nonce": verifyNonce}))
 	require.Equal(t, "@"+a.ID, nextFrame(t, d, "VERIFY_REQUEST").String("from"), "a forged request reached dave")
+}
+
+// A node may keep at most node.MaxRemoteVerifies verification requests
+// pending at another node: each is held for VerifyTimeout and sends the
+// target a frame, so without a bound a rogue node holds unbounded state
+// there and floods the agent. The next ask is refused as busy, the target
+// sees only the first ones, and other nodes' asks still pass.
+func TestRemoteVerifyAsksAreCapped(t *testing.T) {
+	net := startMesh(t, 2, noLimits)
+	a := connect(t, net, 0, "alice", newKey(t))
+	d := connect(t, net, 1, "dave", newKey(t))
+	waitListed(t, a, "#general", d.ID)
+	r := startRogue(t, net)
+	ask := func(i int) string {
+		t.Helper()
+		data, err := json.Marshal(map[string]any{"op": "ask", "request_id": fmt.Sprintf("verify_rogue_%08d", i),
+			"agent": map[string]any{"id": fmt.Sprintf("zz%06d", i), "name": "ghost"}, "target": d.ID, "nonce": verifyNonce})
+		require.NoError(t, err)
+		resp, err := r.host.Request(ctxFor(t, 10*time.Second), net.Nodes[1].Host.ID(), "/agentchat/verify/1", data)
+		require.NoError(t, err)
+		return string(resp)
+	}
+	for i := range node.MaxRemoteVerifies {
+		require.Equal(t, "ok", ask(i), "ask %d", i)
+	}
+	require.Equal(t, "too many pending", ask(node.MaxRemoteVerifies))
+	for range node.MaxRemoteVerifies {
+		nextFrame(t, d, "VERIFY_REQUEST")
+	}
+	require.NoError(t, a.Send(map[string]any{"type": "VERIFY_REQUEST", "target": "@" + d.ID, "nonce": verifyNonce}))
+	require.Equal(t, "@"+a.ID, nextFrame(t, d, "VERIFY_REQUEST").String("from"), "another node's ask was refused")
 }

@@ -28,6 +28,7 @@ const (
 	answerNotFound  = "not found"
 	answerNoPubkey  = "no pubkey"
 	answerDuplicate = "duplicate request id"
+	answerBusy      = "too many pending"
 )
 
 // maxRequestID bounds a verification request ID on the mesh; the node's
@@ -85,6 +86,8 @@ func (b *Bridge) AskVerify(ctx context.Context, from node.AgentRecord, ask node.
 		return node.ErrNoRoute
 	case resp == answerNoPubkey:
 		return node.ErrNoPubkey
+	case resp == answerBusy:
+		return node.ErrTooManyVerifies
 	}
 	return fmt.Errorf("node %s answered %q", short(host), resp)
 }
@@ -129,6 +132,8 @@ func (b *Bridge) handleVerify(_ context.Context, peer string, req []byte) ([]byt
 		return []byte(answerNotFound), nil
 	case errors.Is(err, node.ErrNoPubkey):
 		return []byte(answerNoPubkey), nil
+	case errors.Is(err, node.ErrTooManyVerifies):
+		return []byte(answerBusy), nil
 	}
 	return []byte(answerDuplicate), nil
 }

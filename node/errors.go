@@ -11,6 +11,9 @@ var (
 	ErrNoPubkey = errors.New("agent has no public key")
 	// ErrDuplicateRequest means a verification request ID is already pending here.
 	ErrDuplicateRequest = errors.New("verification request ID already pending")
+	// ErrTooManyVerifies means the requester's node already has
+	// MaxRemoteVerifies verification requests pending here.
+	ErrTooManyVerifies = errors.New("too many verification requests pending from that node")
 	// ErrClosed means the server has shut down.
 	ErrClosed = errors.New("server closed")
 	// ErrBanSetFull means the node already relays as many ban records of operators it does not honour as it keeps.

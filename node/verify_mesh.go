@@ -63,16 +63,35 @@ func (s *Server) askRemote(c *conn, a *agent, m *protocol.VerifyRequest) *protoc
 	switch {
 	case errors.Is(err, ErrNoPubkey):
 		return noPubkey(m.Target)
+	case errors.Is(err, ErrTooManyVerifies):
+		return protocol.Errorf(protocol.CodeRateLimited, "Too many verification requests pending at the node of %s; try again later", m.Target)
 	case !errors.Is(err, ErrNoRoute):
 		c.log().Warn("verification request not delivered", "to", m.Target, "err", err)
 	}
 	return protocol.Errorf(protocol.CodeAgentNotFound, "Agent %s not found", m.Target)
 }
 
+// MaxRemoteVerifies bounds the VERIFY_REQUESTs one other node may have
+// pending here, so a node cannot hold unbounded state here, or flood a
+// local agent, with asks (each is kept for VerifyTimeout).
+const MaxRemoteVerifies = 64
+
+// pendingFrom counts the requests node has pending here. Caller holds s.mu.
+func (s *Server) pendingFrom(node string) int {
+	n := 0
+	for _, r := range s.verifies {
+		if r.reqNode == node {
+			n++
+		}
+	}
+	return n
+}
+
 // HandleVerifyAsk takes a VERIFY_REQUEST from agent from, hosted by node,
 // to a local agent. The federation has checked that node hosts from.
 // ErrNoRoute: the target is not here; ErrNoPubkey: it has no key;
-// ErrDuplicateRequest: the request ID is taken.
+// ErrDuplicateRequest: the request ID is taken; ErrTooManyVerifies: node
+// has MaxRemoteVerifies requests pending here.
 func (s *Server) HandleVerifyAsk(from AgentRecord, node string, ask VerifyAsk) error {
 	s.mu.Lock()
 	target := s.agents[ask.Target]
@@ -86,6 +105,9 @@ func (s *Server) HandleVerifyAsk(from AgentRecord, node string, ask VerifyAsk) e
 	case s.verifies[ask.RequestID] != nil:
 		s.mu.Unlock()
 		return ErrDuplicateRequest
+	case s.pendingFrom(node) >= MaxRemoteVerifies:
+		s.mu.Unlock()
+		return ErrTooManyVerifies
 	}
 	s.verifies[ask.RequestID] = &verifyReq{id: ask.RequestID, reqNode: node, target: target, targetID: ask.Target,
 		targetAt: "@" + ask.Target, nonce: ask.Nonce, expires: time.Now().Add(s.cfg.VerifyTimeout)}
