@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -24,4 +25,25 @@ func Exited(pid int) bool {
 	}
 	_, after, ok := strings.Cut(string(stat), ") ")
 	return ok && strings.HasPrefix(after, "Z")
+}
+
+// Pids reads the process IDs a test's fake backend or runner recorded in
+// path, one field each; a missing file holds none.
+func Pids(path string) ([]int, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, f := range strings.Fields(string(data)) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, pid)
+	}
+	return out, nil
 }

@@ -72,13 +72,8 @@ func TestSecondSupervisorRefused(t *testing.T) {
 // pids reads the pids a locking runner appended to a file of dir.
 func pids(t *testing.T, dir, file string) []int {
 	t.Helper()
-	data, _ := os.ReadFile(filepath.Join(dir, file))
-	var out []int
-	for _, f := range strings.Fields(string(data)) {
-		pid, err := strconv.Atoi(f)
-		require.NoError(t, err)
-		out = append(out, pid)
-	}
+	out, err := testnet.Pids(filepath.Join(dir, file))
+	require.NoError(t, err)
 	return out
 }
 

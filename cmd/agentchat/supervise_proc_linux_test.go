@@ -7,8 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -64,13 +62,8 @@ func TestSuperviseProcessSignals(t *testing.T) {
 		return cmd, exited
 	}
 	pids := func() []int {
-		data, _ := os.ReadFile(filepath.Join(dir, "backend.pids"))
-		var out []int
-		for _, f := range strings.Fields(string(data)) {
-			pid, err := strconv.Atoi(f)
-			require.NoError(t, err)
-			out = append(out, pid)
-		}
+		out, err := testnet.Pids(filepath.Join(dir, "backend.pids"))
+		require.NoError(t, err)
 		return out
 	}
 	state := func() supervisor.State {
