@@ -139,6 +139,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.host.HandleRequest(protoMarket, b.handleMarket)
 	b.host.HandleRequest(protoVerify, b.handleVerify)
 	b.host.HandleRequest(protoCourt, b.handleCourt)
+	b.host.HandleRequest(protoFloor, b.handleFloor)
 	b.host.OnPeer(b.onPeer)
 	for _, name := range b.cfg.AlwaysServe {
 		if err := b.carry(name, false); err != nil {

@@ -93,7 +93,7 @@ func (b *Bridge) readChannel(name string, c *carried) {
 		case kindTyping:
 			b.srv.DeliverTyping(name, r.Author.record())
 		case kindFloor:
-			b.srv.DeliverFloor(r.Author.record(), name, r.floor.MsgID, r.floor.StartedAt, r.floor.TS)
+			b.deliverFloor(name, msg.From, &r)
 		default:
 			r.msg.Replay = false
 			b.mu.Lock()

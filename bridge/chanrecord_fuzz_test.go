@@ -39,3 +39,27 @@ func FuzzDecodeChan(f *testing.F) {
 		require.Equal(t, r.floor, r2.floor)
 	})
 }
+
+// FuzzDecodeFloorRequest feeds floor requests to their decoder: it never
+// panics, and what it accepts is a floor claim for the channel the
+// request names.
+func FuzzDecodeFloorRequest(f *testing.F) {
+	claim := `{"k":"floor","e":1,"s":0,"a":{"id":"zz000000","name":"ghost"},"f":{"type":"FLOOR_CLAIMED","ts":1,"msg_id":"1-a","channel":"#general","holder":"@zz000000","holder_name":"ghost","started_at":5}}`
+	for _, seed := range []string{
+		`{"channel":"#general","record":` + claim + `}`,
+		`{"channel":"#other","record":` + claim + `}`,
+		`{"channel":"#general","record":{"k":"typing","e":1,"a":{"id":"zz000000"},"f":{"type":"TYPING","from":"@zz000000","channel":"#general"}}}`,
+		`{"channel":"#general"}`, `{"record":"x"}`, `[]`, ``,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		channel, r, err := decodeFloorRequest([]byte(data))
+		if err != nil {
+			return
+		}
+		require.Equal(t, kindFloor, r.Kind)
+		require.Equal(t, channel, r.floor.Channel)
+		require.Equal(t, "@"+r.Author.ID, r.floor.Holder)
+	})
+}

@@ -18,13 +18,19 @@ func startWired(t *testing.T, n int, topo testnet.Topology, tune func(i int, cfg
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	net, err := testnet.Start(ctx, testnet.Options{Nodes: n, Dir: t.TempDir(), Topology: topo, Tune: tune,
-		Logger: slog.New(slog.NewTextHandler(newCleanupWriter(t), &slog.HandlerOptions{Level: slog.LevelInfo}))})
+		Logger: testLogger(t)})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		require.NoError(t, net.Close())
 		cancel()
 	})
 	return net
+}
+
+// testLogger logs at info level to the test's output, kept until its
+// cleanups have run.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(newCleanupWriter(t), &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 // joinWhenKnown JOINs channel, retrying while the node has not heard of it.
@@ -231,6 +237,7 @@ func startLateNode(t *testing.T, net *testnet.Net, i int, tune func(int, *testne
 	t.Helper()
 	cfg := testnet.LocalNodeConfig(t.TempDir())
 	tune(len(net.Nodes), &cfg)
+	cfg.Logger = testLogger(t).With("node", len(net.Nodes))
 	cfg.P2P.Peers = net.Nodes[i].Host.Addrs()
 	ctx, cancel := context.WithCancel(context.Background())
 	nd, err := testnet.StartNode(ctx, cfg)

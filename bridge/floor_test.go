@@ -1,12 +1,15 @@
 package bridge_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/agentchat/mesh/p2p"
 	"github.com/agentchat/mesh/testnet"
 )
 
@@ -299,5 +302,88 @@ func TestTypingAcrossNodes(t *testing.T) {
 	expectMsg(t, c, "after typing")
 	for i, n := range net.Nodes {
 		require.Zero(t, n.Bridge.Stats().Lost, "node %d", i)
+	}
+}
+
+// A claim granted on a node that is not in the channel topic's mesh yet
+// is answered straight to that node, not only on the topic: the holder's
+// node sends its better claim to the granting node over the floor
+// protocol. The rogue here never subscribes to the topic, so the request
+// is the only way it can learn of alice's claim; a better claim it sends
+// the same way takes the floor, and records it may not send are refused.
+func TestFloorClaimIsAssertedToTheRivalsNode(t *testing.T) {
+	net := startMesh(t, 1, noLimits)
+	a := connect(t, net, 0, "alice", newKey(t))
+	got := make(chan []byte, 4)
+	r := startRogue(t, net, func(h *p2p.Host) {
+		h.HandleRequest("/agentchat/floor/1", func(_ context.Context, _ string, req []byte) ([]byte, error) {
+			got <- req
+			return []byte("ok"), nil
+		})
+	})
+	claim(t, a, "6-direct", 100)
+	require.NoError(t, a.Send(map[string]any{"type": "PING"})) // answered after the claim is granted
+	nextFrame(t, a, "PONG")
+
+	ghost := map[string]any{"id": "zz000000", "name": "ghost"} // ephemeral: the rogue may host it
+	request := func(env map[string]any) string {
+		t.Helper()
+		data, err := json.Marshal(map[string]any{"channel": "#general", "record": env})
+		require.NoError(t, err)
+		resp, err := r.host.Request(ctxFor(t, 10*time.Second), net.Nodes[0].Host.ID(), "/agentchat/floor/1", data)
+		require.NoError(t, err)
+		return string(resp)
+	}
+	ghostClaim := func(startedAt float64) map[string]any {
+		return map[string]any{"k": "floor", "e": 1, "s": 0, "a": ghost, "f": map[string]any{"type": "FLOOR_CLAIMED",
+			"ts": time.Now().UnixMilli(), "msg_id": "6-direct", "channel": "#general", "holder": "@zz000000",
+			"holder_name": "ghost", "started_at": startedAt}}
+	}
+
+	require.Equal(t, "ok", request(ghostClaim(500))) // worse than alice's: answered with hers
+	var back struct {
+		Channel string          `json:"channel"`
+		Record  json.RawMessage `json:"record"`
+	}
+	select {
+	case req := <-got:
+		require.NoError(t, json.Unmarshal(req, &back))
+	case <-ctxFor(t, 10*time.Second).Done():
+		t.Fatal("alice's node did not assert her claim to the rogue")
+	}
+	require.Equal(t, "#general", back.Channel)
+	var env struct {
+		Kind   string `json:"k"`
+		Author struct {
+			ID string `json:"id"`
+		} `json:"a"`
+		Frame map[string]any `json:"f"`
+	}
+	require.NoError(t, json.Unmarshal(back.Record, &env))
+	require.Equal(t, "floor", env.Kind)
+	require.Equal(t, a.ID, env.Author.ID)
+	require.Equal(t, "@"+a.ID, env.Frame["holder"])
+	require.EqualValues(t, 100, env.Frame["started_at"])
+
+	stolen := r.stolenRecord(t, net.Nodes[0], a.ID)
+	typing := map[string]any{"k": "typing", "e": 1, "s": 0, "a": ghost,
+		"f": map[string]any{"type": "TYPING", "ts": 1, "from": "@zz000000", "from_name": "ghost", "channel": "#general"}}
+	forged := ghostClaim(10)
+	forged["a"] = stolen // alice is not the rogue's agent
+	forged["f"].(map[string]any)["holder"] = "@" + a.ID
+	for _, env := range []map[string]any{typing, forged} {
+		require.Contains(t, request(env), "refused")
+	}
+	_, err := r.host.Request(ctxFor(t, 10*time.Second), net.Nodes[0].Host.ID(), "/agentchat/floor/1", []byte("{not json"))
+	require.ErrorIs(t, err, p2p.ErrRemote)
+
+	require.Equal(t, "ok", request(ghostClaim(50))) // better: alice yields to the ghost
+	f := nextFrame(t, a, "YIELD")
+	require.Equal(t, "@zz000000", f.String("holder"))
+	require.EqualValues(t, 50, f.Data["holder_started_at"])
+	select {
+	case req := <-got:
+		t.Fatalf("asserted a claim that lost: %s", req)
+	default:
 	}
 }

@@ -90,7 +90,7 @@ func (b *Bridge) send(ev node.Event, c *carried) {
 		seq = c.outSeq + 1
 		b.mu.Unlock()
 	}
-	data, err := marshal(chanEnvelope{Kind: kind, Epoch: b.epoch, Seq: seq, Author: toWire(ev.Agent, nil), Frame: ev.Frame})
+	data, err := b.envelope(ev, seq)
 	if err != nil {
 		b.log.Error("encode channel envelope", "err", err)
 		return
